@@ -1,0 +1,1 @@
+//! One file per subcommand: each turns its arguments into library calls.
