@@ -2,7 +2,18 @@
 //!
 //! Data flows one way: media -> faces -> manifest -> loader -> model -> scores -> metrics -> reports.
 
+pub mod assets;
+pub mod data;
 pub mod error;
 pub mod fsutil;
+pub mod manifest;
+pub mod metrics;
 
 pub use error::{Error, Result};
+pub mod backbone;
+pub mod detector;
+pub mod did;
+pub mod face;
+pub mod layers;
+pub mod synth;
+pub mod train;

@@ -5,7 +5,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "crossdf", version, about = "Cross-domain deepfake detection with Deep Information Decomposition (DID)")]
+#[command(
+    name = "crossdf",
+    version,
+    about = "Cross-domain deepfake detection with Deep Information Decomposition (DID)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -14,11 +18,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // One variant per subcommand, in the order a user runs them.
+    /// Build the synthetic cross-domain benchmark (real registry photos + procedural forgeries)
+    Synth(commands::synth::Args),
+    /// Inspect and validate dataset manifests
+    #[command(subcommand)]
+    Manifest(commands::manifest::ManifestCmd),
+    /// Compute AUC, EER, AP and accuracy (frame and video level) from a scores file
+    Metrics(commands::metrics::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: anyhow::Result<()> = match cli.command {};
+    let result: anyhow::Result<()> = match cli.command {
+        Command::Synth(args) => commands::synth::run(args),
+        Command::Manifest(cmd) => commands::manifest::run(cmd),
+        Command::Metrics(args) => commands::metrics::run(args),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -1,1 +1,4 @@
 //! One file per subcommand: each turns its arguments into library calls.
+pub mod manifest;
+pub mod metrics;
+pub mod synth;

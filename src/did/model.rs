@@ -1,0 +1,275 @@
+//! The DID model: `G -> A_df -> (I_df, I_os)`, `A_dom(I_os) -> I_dom`, `T(I_df, I_os)`,
+//! `C(I_df)`, `C_bar(I_dom)`. The paper's ablations are switches of this one model.
+use super::attention::Attention;
+use super::heads::{Classifier, DomainClassifier};
+use super::mi::MiEstimator;
+use crate::backbone::{Backbone, BackboneKind};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Tensor};
+
+/// Which parts exist: the full method, the paper's two ablations (Table III) and the
+/// BCE baseline (Table II: backbone + classifier on `I_X`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    Did,
+    NoDom,
+    NoMi,
+    Bce,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [Variant::Did, Variant::Bce, Variant::NoDom, Variant::NoMi];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Did => "did",
+            Variant::NoDom => "no-dom",
+            Variant::NoMi => "no-mi",
+            Variant::Bce => "bce",
+        }
+    }
+    pub fn has_a_df(self) -> bool {
+        self != Variant::Bce
+    }
+    pub fn has_dom(self) -> bool {
+        matches!(self, Variant::Did | Variant::NoMi)
+    }
+    pub fn has_mi(self) -> bool {
+        matches!(self, Variant::Did | Variant::NoDom)
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Variant::ALL
+            .into_iter()
+            .find(|v| v.name() == s)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "unknown variant `{s}`; expected did, bce, no-dom or no-mi"
+                ))
+            })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub backbone: BackboneKind,
+    pub variant: Variant,
+    /// Side of the square gray input face.
+    pub size: i64,
+    /// r of the attention channel branch.
+    pub reduction: i64,
+    pub dropout: f64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            backbone: BackboneKind::Resnet50,
+            variant: Variant::Did,
+            size: 224,
+            reduction: 16,
+            dropout: 0.5,
+        }
+    }
+}
+
+/// Everything one training forward produces; parts a variant lacks are `None`.
+#[derive(Debug)]
+pub struct DidOutput {
+    pub logit: Tensor,
+    /// GAP of the features `C` sees (I_df, or I_X for the baseline) [N, c].
+    pub pooled: Tensor,
+    pub m_df: Option<Tensor>,
+    pub m_dom: Option<Tensor>,
+    pub domain_logits: Option<Tensor>,
+    /// GAP of I_dom [N, c], for domain t-SNE.
+    pub dom_pooled: Option<Tensor>,
+    pub t_joint: Option<Tensor>,
+    pub t_marg: Option<Tensor>,
+}
+
+#[derive(Debug)]
+pub struct DidModel {
+    pub config: ModelConfig,
+    pub num_domains: i64,
+    g: Backbone,
+    a_df: Option<Attention>,
+    a_dom: Option<Attention>,
+    t: Option<MiEstimator>,
+    c: Classifier,
+    c_bar: Option<DomainClassifier>,
+}
+
+impl DidModel {
+    /// Builds under `root`: the backbone under `backbone.` (its own learning-rate group),
+    /// the rest under `a_df.`, `a_dom.`, `t.`, `c.`, `c_bar.`.
+    /// `num_domains` is k+1 (real plus k forgery methods).
+    pub fn new(root: &nn::Path, config: &ModelConfig, num_domains: i64) -> Result<Self> {
+        if config.size < 32 {
+            return Err(Error::invalid(format!(
+                "input size {} is too small (at least 32)",
+                config.size
+            )));
+        }
+        let v = config.variant;
+        if v.has_dom() && num_domains < 2 {
+            return Err(Error::invalid(format!(
+                "variant {v} needs at least 2 domains (real + one forgery method), got {num_domains}"
+            )));
+        }
+        let g = Backbone::build(&(root / "backbone"), config.backbone);
+        let c_ch = g.out_channels();
+        let hw = g.feature_size(config.size);
+        let attn = |name: &str| Attention::new(&(root / name), c_ch, hw, config.reduction);
+        Ok(DidModel {
+            config: config.clone(),
+            num_domains,
+            a_df: v.has_a_df().then(|| attn("a_df")),
+            a_dom: v.has_dom().then(|| attn("a_dom")),
+            t: v.has_mi().then(|| MiEstimator::new(&(root / "t"), c_ch)),
+            c: Classifier::new(&(root / "c"), c_ch, config.dropout),
+            c_bar: v
+                .has_dom()
+                .then(|| DomainClassifier::new(&(root / "c_bar"), c_ch, num_domains)),
+            g,
+        })
+    }
+
+    /// `I_X` for gray faces [N, 1, S, S] in [0, 1].
+    pub fn i_x(&self, x_gray: &Tensor, train: bool) -> Tensor {
+        let x = crate::data::image::normalise_imagenet(x_gray);
+        self.g.features(&x, train)
+    }
+
+    /// The training forward: all parts of the variant run; `beta` scales the GRL before `T`.
+    pub fn forward_t(&self, x_gray: &Tensor, train: bool, beta: f64) -> DidOutput {
+        let i_x = self.i_x(x_gray, train);
+        let Some(a_df) = &self.a_df else {
+            let (pooled, logit) = self.c.forward_t(&i_x, train);
+            return DidOutput {
+                logit,
+                pooled,
+                m_df: None,
+                m_dom: None,
+                domain_logits: None,
+                dom_pooled: None,
+                t_joint: None,
+                t_marg: None,
+            };
+        };
+        let m_df = a_df.forward(&i_x);
+        let i_df = &m_df * &i_x;
+        let i_os = (1.0 - &m_df) * &i_x;
+        let (pooled, logit) = self.c.forward_t(&i_df, train);
+        let (m_dom, domain_logits, dom_pooled) = match (&self.a_dom, &self.c_bar) {
+            (Some(a_dom), Some(c_bar)) => {
+                let m_dom = a_dom.forward(&i_os);
+                let i_dom = &m_dom * &i_os;
+                let dom_pooled = i_dom.mean_dim([2, 3].as_slice(), false, tch::Kind::Float);
+                (Some(m_dom), Some(c_bar.forward(&i_dom)), Some(dom_pooled))
+            }
+            _ => (None, None, None),
+        };
+        let (t_joint, t_marg) = match &self.t {
+            Some(t) => {
+                let (j, m) = t.forward(&i_df, &i_os, beta);
+                (Some(j), Some(m))
+            }
+            None => (None, None),
+        };
+        DidOutput {
+            logit,
+            pooled,
+            m_df: Some(m_df),
+            m_dom,
+            domain_logits,
+            dom_pooled,
+            t_joint,
+            t_marg,
+        }
+    }
+
+    /// Test-time score P(fake) [N]: only `G`, `A_df` and `C` run.
+    pub fn score(&self, x_gray: &Tensor) -> Tensor {
+        let i_x = self.i_x(x_gray, false);
+        let feats = match &self.a_df {
+            Some(a_df) => a_df.forward(&i_x) * &i_x,
+            None => i_x,
+        };
+        self.c.forward_t(&feats, false).1.sigmoid()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::{Device, Kind};
+
+    fn build(variant: Variant) -> (nn::VarStore, DidModel) {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = ModelConfig {
+            backbone: BackboneKind::ResnetTiny,
+            variant,
+            size: 64,
+            ..Default::default()
+        };
+        let m = DidModel::new(&vs.root(), &cfg, 4).unwrap();
+        (vs, m)
+    }
+
+    #[test]
+    fn shapes_of_every_output() {
+        let (_vs, m) = build(Variant::Did);
+        let x = Tensor::rand([5, 1, 64, 64], (Kind::Float, Device::Cpu));
+        let o = m.forward_t(&x, true, 0.5);
+        let (c, hw) = (128, 2);
+        assert_eq!(o.logit.size(), vec![5]);
+        assert_eq!(o.pooled.size(), vec![5, c]);
+        let m_df = o.m_df.unwrap();
+        assert_eq!(m_df.size(), vec![5, c, hw, hw]);
+        assert!(m_df.min().double_value(&[]) >= 0.0 && m_df.max().double_value(&[]) <= 1.0);
+        assert_eq!(o.m_dom.unwrap().size(), vec![5, c, hw, hw]);
+        assert_eq!(o.domain_logits.unwrap().size(), vec![5, 4]);
+        assert_eq!(o.t_joint.unwrap().size(), vec![5]);
+        assert_eq!(o.t_marg.unwrap().size(), vec![5]);
+        let s = m.score(&x);
+        assert_eq!(s.size(), vec![5]);
+    }
+
+    #[test]
+    fn ablations_have_no_parameters_of_removed_parts() {
+        let prefixes = |v| {
+            let (vs, _m) = build(v);
+            let mut p: Vec<String> = vs
+                .variables()
+                .keys()
+                .map(|k| k.split('.').next().unwrap().to_string())
+                .collect();
+            p.sort();
+            p.dedup();
+            p
+        };
+        assert_eq!(
+            prefixes(Variant::Did),
+            ["a_df", "a_dom", "backbone", "c", "c_bar", "t"]
+        );
+        assert_eq!(
+            prefixes(Variant::NoMi),
+            ["a_df", "a_dom", "backbone", "c", "c_bar"]
+        );
+        assert_eq!(prefixes(Variant::NoDom), ["a_df", "backbone", "c", "t"]);
+        assert_eq!(prefixes(Variant::Bce), ["backbone", "c"]);
+    }
+}

@@ -1,0 +1,25 @@
+//! Faces in photos and frames: detections (box, score, five landmarks) and their alignment
+//! into fixed-size crops.
+pub mod align;
+
+pub use align::{
+    align, align_or_crop, similarity_transform, template, Aligned, Landmarks, Similarity,
+};
+
+/// One detected face, in photo pixels (MTCNN's output, also the interim fixture's format).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Detection {
+    /// `[x1, y1, x2, y2]`.
+    #[serde(rename = "box")]
+    pub bbox: [f32; 4],
+    pub prob: f32,
+    /// Left eye, right eye, nose, left and right mouth corners (image left/right).
+    pub landmarks: Landmarks,
+}
+
+impl Detection {
+    /// The shorter side of the box, the usual "face size".
+    pub fn min_side(&self) -> f32 {
+        (self.bbox[2] - self.bbox[0]).min(self.bbox[3] - self.bbox[1])
+    }
+}

@@ -1,0 +1,116 @@
+//! Self-blended images (Shiohara & Yamasaki, CVPR 2022): a face blended with a jittered copy
+//! of itself. No second identity is involved, so what is left is the pure blending trace: a
+//! boundary where brightness, contrast or sharpness steps, and a faint double edge from the
+//! slight shift/scale of the copy.
+use image::{GrayImage, Rgb32FImage, RgbImage};
+use imageproc::filter::gaussian_blur_f32;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+use super::blend::{blend, feather, to_f32};
+use super::geometry::{affine_about, warp_clamped, Frame};
+use super::mask::{grow, hull_mask, transform};
+use super::{symmetric, uniform, Face, Forgery};
+
+pub struct SelfBlend;
+
+// Sizes are in inter-ocular distances (iod), angles in radians.
+const RX: (f32, f32) = (0.45, 0.7);
+const RY: (f32, f32) = (0.45, 0.65);
+const MASK_ANGLE: f32 = 0.07;
+const MASK_ZOOM: f32 = 0.05;
+const MASK_SHIFT: f32 = 0.04;
+const MASK_GROW: f32 = 0.1;
+const SIGMA: (f32, f32) = (0.04, 0.12);
+const SOURCE_ZOOM: f32 = 0.04;
+const SOURCE_SHIFT: f32 = 0.05;
+/// How far hull points lie from the face centre at most, for the rotation/zoom allowance.
+const HULL_REACH: f32 = 1.5;
+
+impl Forgery for SelfBlend {
+    fn name(&self) -> &'static str {
+        "self_blend"
+    }
+
+    fn apply(&self, target: &Face, _donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage {
+        let img = &target.image;
+        let frame = Frame::new(&target.landmarks);
+        let d = frame.iod;
+        let source = jittered_copy(img, &frame, rng);
+
+        let (rx, ry) = (uniform(rng, RX.0, RX.1) * d, uniform(rng, RY.0, RY.1) * d);
+        let hull = hull_mask(img.width(), img.height(), &target.landmarks, rx, ry, &frame);
+        let angle = symmetric(rng, MASK_ANGLE);
+        let zoom = 1.0 + symmetric(rng, MASK_ZOOM);
+        let shift = [
+            symmetric(rng, MASK_SHIFT) * d,
+            symmetric(rng, MASK_SHIFT) * d,
+        ];
+        let moved = transform(&hull, &affine_about(frame.center, angle, zoom, shift));
+        let region = grow(&moved, symmetric(rng, MASK_GROW) * d);
+        let sigma = uniform(rng, SIGMA.0, SIGMA.1) * d;
+        // As in SBI, half the blends are full strength, the rest partial.
+        let strength = if rng.random_bool(0.5) {
+            1.0
+        } else {
+            uniform(rng, 0.35, 1.0)
+        };
+        let footprint = self.footprint(target).expect("self_blend has a footprint");
+        blend(img, &source, &feather(&region, sigma, strength, &footprint))
+    }
+
+    fn footprint(&self, target: &Face) -> Option<GrayImage> {
+        let (w, h) = target.image.dimensions();
+        let frame = Frame::new(&target.landmarks);
+        let d = frame.iod;
+        let hull = hull_mask(w, h, &target.landmarks, RX.1 * d, RY.1 * d, &frame);
+        // Gaussian kernels reach 2 sigma (imageproc's radius); +2 px for rounding.
+        let margin = ((MASK_ANGLE + MASK_ZOOM) * HULL_REACH
+            + MASK_SHIFT * std::f32::consts::SQRT_2
+            + MASK_GROW
+            + 2.0 * SIGMA.1)
+            * d
+            + 2.0;
+        Some(grow(&hull, margin))
+    }
+}
+
+/// The face with a colour/brightness/contrast jitter (always with a luma step, so the
+/// boundary reaches the gray plane), optionally sharpened or blurred, slightly moved.
+fn jittered_copy(img: &RgbImage, frame: &Frame, rng: &mut ChaCha8Rng) -> Rgb32FImage {
+    let mut copy = to_f32(img);
+    let contrast = 1.0 + symmetric(rng, 0.15);
+    let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+    let brightness = sign * uniform(rng, 4.0, 18.0);
+    let tint = [
+        symmetric(rng, 8.0),
+        symmetric(rng, 8.0),
+        symmetric(rng, 8.0),
+    ];
+    for p in copy.pixels_mut() {
+        for (v, t) in p.0.iter_mut().zip(tint) {
+            *v = (*v - 128.0) * contrast + 128.0 + brightness + t;
+        }
+    }
+    match rng.random_range(0..3) {
+        0 => {}
+        1 => {
+            let amount = uniform(rng, 0.5, 1.5);
+            let blurred = gaussian_blur_f32(&copy, 1.0);
+            for (p, b) in copy.pixels_mut().zip(blurred.pixels()) {
+                for c in 0..3 {
+                    p.0[c] += amount * (p.0[c] - b.0[c]);
+                }
+            }
+        }
+        _ => copy = gaussian_blur_f32(&copy, uniform(rng, 0.6, 1.4)),
+    }
+    let d = frame.iod;
+    let zoom = 1.0 + symmetric(rng, SOURCE_ZOOM);
+    let shift = [
+        symmetric(rng, SOURCE_SHIFT) * d,
+        symmetric(rng, SOURCE_SHIFT) * d,
+    ];
+    let moved = affine_about(frame.center, 0.0, zoom, shift);
+    warp_clamped(&copy, &moved, img.width(), img.height())
+}

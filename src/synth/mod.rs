@@ -1,0 +1,10 @@
+//! Synthetic cross-domain deepfake benchmark: real aligned faces turned into forgeries by
+//! procedural methods, one forgery domain per method.
+pub mod build;
+pub mod methods;
+pub mod photos;
+
+pub use build::{
+    assign_splits, build, build_with_progress, SplitCounts, SynthOptions, SynthSummary,
+};
+pub use photos::{registry_faces, SourceFace};

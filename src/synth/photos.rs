@@ -1,0 +1,268 @@
+//! The real faces of the synthetic benchmark: registry photos (src/assets.rs) and, until
+//! crossdf's own MTCNN lands, the interim face list `tests/fixtures/mtcnn_faces.json`
+//! (facenet-pytorch's MTCNN run by `scripts/fixtures/mtcnn_faces.py`; compiled in so the
+//! binary works from any folder).
+use crate::assets::{Asset, PHOTO_ASSETS};
+use crate::error::{Error, Result};
+use crate::face::Detection;
+use image::RgbImage;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The interim face list, as written by `scripts/fixtures/mtcnn_faces.py`.
+pub const INTERIM_FACES_JSON: &str = include_str!("../../tests/fixtures/mtcnn_faces.json");
+
+/// Faces below this detector score are not used (MTCNN's false positives sit lower).
+pub const MIN_PROB: f32 = 0.95;
+/// Faces whose shorter box side is below this many pixels are too blurry at 224 px.
+pub const MIN_SIDE: f32 = 40.0;
+
+/// Detections of one photo in the face list.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct PhotoFaces {
+    /// The [`Asset::name`] holding the photo.
+    pub asset: String,
+    /// The photo's path inside the asset.
+    pub path: String,
+    pub sha256: String,
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<Detection>,
+}
+
+#[derive(serde::Deserialize)]
+struct FaceList {
+    photos: BTreeMap<String, PhotoFaces>,
+}
+
+/// Parses a face list; keys are photo file names, in sorted order.
+pub fn parse_face_list(json: &str) -> Result<BTreeMap<String, PhotoFaces>> {
+    serde_json::from_str::<FaceList>(json)
+        .map(|l| l.photos)
+        .map_err(|e| Error::invalid(format!("interim face list (mtcnn_faces.json): {e}")))
+}
+
+/// A real face ready for alignment: its photo (shared by the photo's faces) and detection.
+#[derive(Debug, Clone)]
+pub struct SourceFace {
+    /// `"<photo stem>#<k>"`, k the face's index in the face list (kept stable when
+    /// thresholds change). Each face of a group photo is a different person.
+    pub identity: String,
+    /// The photo's file name; faces of one photo share lighting and camera.
+    pub photo_name: String,
+    pub photo: Arc<RgbImage>,
+    pub detection: Detection,
+}
+
+/// Whether a detection is good enough for the benchmark.
+pub fn keep(d: &Detection) -> bool {
+    d.prob >= MIN_PROB && d.min_side() >= MIN_SIDE
+}
+
+/// Fetches the registry photos into the cache under `cache_root` (once) and returns every
+/// kept face of the interim face list, photos in name order, faces in list order.
+pub fn registry_faces(cache_root: &Path) -> Result<Vec<SourceFace>> {
+    let list = parse_face_list(INTERIM_FACES_JSON)?;
+    let mut dirs: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    for asset in PHOTO_ASSETS {
+        dirs.insert(asset.name, asset.fetch(cache_root)?);
+    }
+    let mut out = Vec::new();
+    for (name, entry) in &list {
+        let asset = find_asset(&entry.asset)?;
+        let dir = &dirs[asset.name];
+        let path = dir.join(&entry.path);
+        let kept: Vec<(usize, &Detection)> = entry
+            .faces
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| keep(d))
+            .collect();
+        if kept.is_empty() {
+            continue;
+        }
+        let img = image::open(&path)
+            .map_err(|source| Error::Image {
+                path: path.clone(),
+                source,
+            })?
+            .to_rgb8();
+        if img.dimensions() != (entry.width, entry.height) {
+            return Err(Error::invalid(format!(
+                "{}: {}x{} pixels, the face list says {}x{}",
+                path.display(),
+                img.width(),
+                img.height(),
+                entry.width,
+                entry.height
+            )));
+        }
+        let mut img = img;
+        remove_drawn_boxes(&mut img);
+        let photo = Arc::new(img);
+        let stem = Path::new(name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(name);
+        for (k, d) in kept {
+            out.push(SourceFace {
+                identity: format!("{stem}#{k}"),
+                photo_name: name.clone(),
+                photo: Arc::clone(&photo),
+                detection: d.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// rustface's `test.png` is its detector's demo output: a black-and-white photo with 1-px
+/// pure red (255, 0, 0) boxes drawn around the faces. In a gray photo such pixels cannot be
+/// image content, so they are filled with the mean of their non-red 8-neighbours (repeated
+/// until none is left: box corners have fewer clean neighbours). Returns how many pixels
+/// were filled; colour photos and gray photos without red are left alone.
+pub fn remove_drawn_boxes(img: &mut RgbImage) -> usize {
+    const RED: image::Rgb<u8> = image::Rgb([255, 0, 0]);
+    if !img
+        .pixels()
+        .all(|p| *p == RED || (p[0] == p[1] && p[1] == p[2]))
+    {
+        return 0;
+    }
+    let mut todo: Vec<(u32, u32)> = img
+        .enumerate_pixels()
+        .filter(|(_, _, p)| **p == RED)
+        .map(|(x, y, _)| (x, y))
+        .collect();
+    let (w, h) = img.dimensions();
+    let filled = todo.len();
+    while !todo.is_empty() {
+        let mut fills = Vec::new();
+        let mut left = Vec::new();
+        for &(x, y) in &todo {
+            let (mut sum, mut n) = (0u32, 0u32);
+            for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                    let q = img.get_pixel(nx, ny);
+                    if *q != RED {
+                        sum += q[0] as u32;
+                        n += 1;
+                    }
+                }
+            }
+            match n {
+                0 => left.push((x, y)),
+                _ => fills.push((x, y, ((sum + n / 2) / n) as u8)),
+            }
+        }
+        if fills.is_empty() {
+            // A solid red area has no clean neighbour at all: paint it mid-gray.
+            for (x, y) in left {
+                img.put_pixel(x, y, image::Rgb([128; 3]));
+            }
+            break;
+        }
+        for (x, y, v) in fills {
+            img.put_pixel(x, y, image::Rgb([v; 3]));
+        }
+        todo = left;
+    }
+    filled
+}
+
+fn find_asset(name: &str) -> Result<&'static Asset> {
+    PHOTO_ASSETS.iter().find(|a| a.name == name).ok_or_else(|| {
+        Error::invalid(format!(
+            "the interim face list names asset `{name}`, which src/assets.rs does not declare"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn face_list_matches_the_declared_assets() {
+        let list = parse_face_list(INTERIM_FACES_JSON).unwrap();
+        assert!(!list.is_empty());
+        for (name, entry) in &list {
+            let asset = find_asset(&entry.asset).unwrap();
+            let declared = asset.files.iter().find(|(p, _)| *p == entry.path);
+            let (_, sha) =
+                declared.unwrap_or_else(|| panic!("{name}: {} not declared", entry.path));
+            assert_eq!(*sha, entry.sha256, "{name}");
+            assert!(entry.path.ends_with(name.as_str()));
+            for d in &entry.faces {
+                assert!(
+                    d.bbox[0] < d.bbox[2] && d.bbox[1] < d.bbox[3],
+                    "{name}: {d:?}"
+                );
+                assert!(d.bbox[2] <= entry.width as f32 + 50.0, "{name}: {d:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn kept_faces_cover_several_photos_and_enough_identities() {
+        let list = parse_face_list(INTERIM_FACES_JSON).unwrap();
+        let per_photo: Vec<usize> = list
+            .values()
+            .map(|e| e.faces.iter().filter(|d| keep(d)).count())
+            .collect();
+        // The Solvay photo alone has over 20 usable faces; splits need at least 5 identities.
+        assert!(per_photo.iter().sum::<usize>() >= 40, "{per_photo:?}");
+        assert!(
+            per_photo.iter().filter(|&&n| n > 0).count() >= 8,
+            "{per_photo:?}"
+        );
+    }
+
+    #[test]
+    fn drawn_red_boxes_are_filled_from_their_neighbours() {
+        // A gray ramp (value = 2x + y) with a 1-px red rectangle: a filled pixel on a
+        // horizontal side averages the ramp above and below it, i.e. the ramp itself.
+        let ramp = |x: u32, y: u32| image::Rgb([(2 * x + y) as u8; 3]);
+        let mut img = RgbImage::from_fn(60, 50, ramp);
+        for x in 10..40 {
+            for y in [10, 30] {
+                img.put_pixel(x, y, image::Rgb([255, 0, 0]));
+            }
+        }
+        for y in 10..=30 {
+            for x in [10, 39] {
+                img.put_pixel(x, y, image::Rgb([255, 0, 0]));
+            }
+        }
+        let n = remove_drawn_boxes(&mut img);
+        assert_eq!(n, 2 * 30 + 2 * 19);
+        for (x, y, p) in img.enumerate_pixels() {
+            assert!(p[0] == p[1] && p[1] == p[2], "({x},{y}) still coloured");
+            let want = (2 * x + y) as i32;
+            assert!(
+                (p[0] as i32 - want).abs() <= 1,
+                "({x},{y}): {} vs {want}",
+                p[0]
+            );
+        }
+        // Colour photos are not touched, even where a pixel happens to be pure red.
+        let mut colour = RgbImage::from_fn(8, 8, |x, _| image::Rgb([200, 100, x as u8]));
+        colour.put_pixel(3, 3, image::Rgb([255, 0, 0]));
+        let before = colour.clone();
+        assert_eq!(remove_drawn_boxes(&mut colour), 0);
+        assert_eq!(colour, before);
+    }
+
+    #[test]
+    fn keep_applies_both_thresholds() {
+        let d = |prob, side: f32| Detection {
+            bbox: [10.0, 10.0, 10.0 + side, 10.0 + side * 1.2],
+            prob,
+            landmarks: [[0.0; 2]; 5],
+        };
+        assert!(keep(&d(0.99, 40.0)));
+        assert!(!keep(&d(0.94, 100.0)));
+        assert!(!keep(&d(0.999, 39.5)));
+    }
+}

@@ -1,0 +1,152 @@
+//! The training configuration: every field defaults to the paper's setting (section IV-A)
+//! where the paper gives one; a TOML file overrides any subset, CLI flags override the file.
+use super::optim::OptimConfig;
+use crate::data::augment::AugmentConfig;
+use crate::data::loader::Balance;
+use crate::did::{LossConfig, ModelConfig};
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// Paper: 15.
+    pub batch: usize,
+    /// Decode + augment threads feeding the model.
+    pub workers: usize,
+    /// Batches prepared ahead of the model.
+    pub prefetch: usize,
+    /// `class` (every batch holds both classes) or `class-domain` (fakes spread over methods too).
+    pub balance: Balance,
+    pub augment: AugmentConfig,
+    /// Batch size when scoring validation / test images.
+    pub eval_batch: usize,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig {
+            batch: 15,
+            workers: 2,
+            prefetch: 4,
+            balance: Balance::Class,
+            augment: AugmentConfig::default(),
+            eval_batch: 32,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScheduleConfig {
+    /// Not given by the paper; 10 is our default.
+    pub epochs: usize,
+    /// Paper: 6000 iterations per epoch. Validation and checkpoints happen once per epoch.
+    pub steps_per_epoch: usize,
+    /// Every this many steps a line of loss terms goes to `train_log.jsonl`.
+    pub log_every: usize,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            epochs: 10,
+            steps_per_epoch: 6000,
+            log_every: 20,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub seed: u64,
+    pub model: ModelConfig,
+    pub loss: LossConfig,
+    pub optim: OptimConfig,
+    pub data: DataConfig,
+    pub schedule: ScheduleConfig,
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; absent fields keep their defaults, unknown ones are errors.
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let cfg: TrainConfig = toml::from_str(&text)
+            .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        Ok(cfg)
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serialises to TOML")
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::invalid(m));
+        if self.data.batch < 2 {
+            return bad(format!(
+                "batch {} must be at least 2 (both classes per batch)",
+                self.data.batch
+            ));
+        }
+        if self.schedule.epochs == 0 || self.schedule.steps_per_epoch == 0 {
+            return bad("epochs and steps_per_epoch must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.loss.alpha) {
+            return bad(format!("alpha {} must be in [0, 1]", self.loss.alpha));
+        }
+        if !(self.loss.gamma > 0.0 && self.loss.gamma <= 1.0) || self.loss.p <= 1.0 {
+            return bad(format!(
+                "AUC loss needs 0 < gamma <= 1 and p > 1 (got gamma {}, p {})",
+                self.loss.gamma, self.loss.p
+            ));
+        }
+        self.data.augment.validate()
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.schedule.epochs * self.schedule.steps_per_epoch
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = TrainConfig::default();
+        assert_eq!(c.data.batch, 15);
+        assert_eq!(c.optim.lr, 1e-5);
+        assert_eq!(c.optim.head_lr_factor, 10.0);
+        assert_eq!(c.optim.weight_decay, 5e-4);
+        assert_eq!((c.loss.gamma, c.loss.p, c.loss.alpha), (0.15, 2.0, 0.5));
+        assert_eq!(
+            (c.loss.lambda_cls, c.loss.lambda_dom, c.loss.lambda_dec),
+            (1.0, 1.0, 0.01)
+        );
+        assert_eq!(c.schedule.steps_per_epoch, 6000);
+    }
+
+    #[test]
+    fn toml_overrides_a_subset_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "seed = 7\n[loss]\nalpha = 0.25\n[model]\nvariant = \"no-mi\"\n",
+        )
+        .unwrap();
+        let c = TrainConfig::from_toml_file(&p).unwrap();
+        assert_eq!(c.seed, 7);
+        assert_eq!(c.loss.alpha, 0.25);
+        assert_eq!(c.loss.gamma, 0.15);
+        assert_eq!(c.model.variant, crate::did::Variant::NoMi);
+        let back: TrainConfig = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(back, c);
+        std::fs::write(&p, "[loss]\nalfa = 0.25\n").unwrap();
+        let e = TrainConfig::from_toml_file(&p).unwrap_err().to_string();
+        assert!(e.contains("c.toml") && e.contains("alfa"), "{e}");
+    }
+}

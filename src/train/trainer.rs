@@ -1,0 +1,301 @@
+//! The training loop of Algorithm 1: class-balanced batches, one optimizer step on (4) per
+//! batch, validation at the end of each epoch, `best` chosen by validation frame AUC only.
+use super::checkpoint::{self, CheckpointMeta};
+use super::config::TrainConfig;
+use super::optim::Adam;
+use super::schedule;
+use crate::data::loader::{OnError, Sample, TrainLoader, TrainLoaderConfig};
+use crate::detector;
+use crate::did::{loss::did_loss, DidModel};
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, Record, Split};
+use crate::metrics::LabelledMetrics;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use tch::{nn, Device};
+
+/// Where a run writes: `config.toml`, `train_log.jsonl`, `epochs.jsonl`, `last.safetensors`,
+/// `best.safetensors`.
+pub struct RunDir(pub PathBuf);
+
+impl RunDir {
+    pub fn last(&self) -> PathBuf {
+        self.0.join("last.safetensors")
+    }
+    pub fn best(&self) -> PathBuf {
+        self.0.join("best.safetensors")
+    }
+    pub fn log(&self) -> PathBuf {
+        self.0.join("train_log.jsonl")
+    }
+    pub fn epochs(&self) -> PathBuf {
+        self.0.join("epochs.jsonl")
+    }
+    pub fn config(&self) -> PathBuf {
+        self.0.join("config.toml")
+    }
+}
+
+pub struct TrainOptions {
+    pub config: TrainConfig,
+    pub out: PathBuf,
+    /// Continue from `out/last.safetensors` (optimizer state, step, sampler position, RNG).
+    pub resume: bool,
+    pub device: Device,
+    /// Show a progress bar (off for tests and non-terminals).
+    pub progress: bool,
+}
+
+pub struct TrainSummary {
+    pub steps: usize,
+    pub best_val_auc: Option<f64>,
+    /// Validation metrics (frame, video) of each finished epoch.
+    pub epochs: Vec<[LabelledMetrics; 2]>,
+}
+
+/// The domain map: "real" first, then the forgery methods of the training split by name.
+pub fn domain_map(train: &[&Record]) -> Vec<String> {
+    let mut fakes: Vec<String> = train
+        .iter()
+        .filter(|r| r.label == 1)
+        .map(|r| r.domain.clone())
+        .collect();
+    fakes.sort();
+    fakes.dedup();
+    std::iter::once("real".to_string()).chain(fakes).collect()
+}
+
+fn samples(m: &Manifest, recs: &[&Record], domains: &[String]) -> Vec<Sample> {
+    recs.iter()
+        .map(|r| Sample {
+            path: m.resolve(r),
+            label: r.label,
+            // Validation may hold methods unseen in training: they map to no trained domain,
+            // which only C_bar would read, and C_bar does not run on validation.
+            domain: domains.iter().position(|d| *d == r.domain).unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Trains on `train`'s `train` split, validating on `val`'s `val` split after every epoch.
+pub fn train(
+    opts: &TrainOptions,
+    train: &Manifest,
+    val: Option<&Manifest>,
+) -> Result<TrainSummary> {
+    let cfg = &opts.config;
+    cfg.validate()?;
+    let run = RunDir(opts.out.clone());
+    std::fs::create_dir_all(&run.0).map_err(|e| Error::io(&run.0, e))?;
+
+    let train_recs: Vec<&Record> = train.split(Split::Train).collect();
+    if train_recs.is_empty() {
+        return Err(Error::invalid(format!(
+            "{}: no records with split \"train\"",
+            train.path.display()
+        )));
+    }
+    let domains = domain_map(&train_recs);
+    let train_samples = samples(train, &train_recs, &domains);
+    let val_set = val.map(|m| (m, m.split(Split::Val).collect::<Vec<_>>()));
+    if let Some((m, recs)) = &val_set {
+        if recs.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: no records with split \"val\" for validation",
+                m.path.display()
+            )));
+        }
+    }
+
+    let mut vs = nn::VarStore::new(opts.device);
+    tch::manual_seed(cfg.seed as i64);
+    let model = DidModel::new(&vs.root(), &cfg.model, domains.len() as i64)?;
+    let mut opt = Adam::new(&vs.variables(), cfg.optim.clone());
+    let mut start_step = 0usize;
+    let mut best_val_auc = None;
+    if opts.resume {
+        let ck = checkpoint::load(&run.last())?;
+        if ck.meta.domains != domains {
+            return Err(Error::invalid(format!(
+                "cannot resume {}: its domains {:?} differ from this training split's {:?}",
+                run.last().display(),
+                ck.meta.domains,
+                domains
+            )));
+        }
+        checkpoint::restore_vars(&vs, &ck.tensors, &run.last())?;
+        opt.load_state(&ck.tensors, ck.meta.step)?;
+        start_step = ck.meta.step as usize;
+        best_val_auc = ck.meta.best_val_auc;
+        truncate_log(&run.log(), start_step)?;
+        truncate_log(&run.epochs(), start_step)?;
+    } else {
+        for p in [run.log(), run.epochs()] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    crate::fsutil::write_atomic(&run.config(), cfg.to_toml().as_bytes())?;
+    vs.set_kind(tch::Kind::Float);
+
+    let total = cfg.total_steps();
+    let mut loader = TrainLoader::new(
+        train_samples,
+        &TrainLoaderConfig {
+            batch: cfg.data.batch,
+            size: cfg.model.size as u32,
+            workers: cfg.data.workers,
+            prefetch: cfg.data.prefetch,
+            balance: cfg.data.balance,
+            augment: cfg.data.augment.clone(),
+            seed: cfg.seed,
+        },
+        start_step as u64,
+    )?;
+    let bar = progress_bar(opts.progress, total as u64, start_step as u64);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(run.log())
+        .map_err(|e| Error::io(run.log(), e))?;
+    let mut epochs = Vec::new();
+    let lrs = (opt.lr_backbone(), opt.lr_heads());
+
+    for step in start_step..total {
+        // Dropout draws depend on (seed, step) only, so a resumed run repeats them.
+        tch::manual_seed(cfg.seed.wrapping_add(step as u64) as i64);
+        let batch = loader.next_batch()?;
+        let q = step as f64 / total as f64;
+        let beta = schedule::beta(q);
+        let images = batch.images.to_device(opts.device);
+        let labels = batch.labels.to_device(opts.device);
+        let doms = batch.domains.to_device(opts.device);
+        let out = model.forward_t(&images, true, beta);
+        let terms = did_loss(&out, &labels, &doms, cfg.model.variant, &cfg.loss);
+        opt.zero_grad();
+        terms.total.backward();
+        opt.step();
+        let named = terms.named();
+        if named.iter().any(|(_, v)| !v.is_finite()) {
+            return Err(Error::invalid(format!(
+                "loss became non-finite at step {step}: {named:?}; lower the learning rate"
+            )));
+        }
+        let epoch = step / cfg.schedule.steps_per_epoch;
+        if step % cfg.schedule.log_every == 0 || step + 1 == total {
+            let mut line = serde_json::json!({
+                "step": step + 1, "epoch": epoch + 1, "beta": beta,
+                "lr_backbone": lrs.0, "lr_heads": lrs.1,
+            });
+            for (k, v) in &named {
+                line[*k] = serde_json::json!(v);
+            }
+            writeln!(log, "{line}").map_err(|e| Error::io(run.log(), e))?;
+            bar.set_message(
+                named
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.4}"))
+                    .collect::<Vec<_>>()
+                    .join("  "),
+            );
+        }
+        bar.inc(1);
+        if (step + 1) % cfg.schedule.steps_per_epoch == 0 || step + 1 == total {
+            let val_metrics = match &val_set {
+                Some((m, recs)) => {
+                    let scored = detector::score_records(
+                        &model,
+                        opts.device,
+                        m,
+                        recs,
+                        &detector::ScoreOptions::from_config(cfg, OnError::Fail),
+                    )?;
+                    let m = crate::metrics::frame_and_video(&scored.records, "val", "this epoch")?;
+                    bar.println(format!("epoch {}: {}\n         {}", epoch + 1, m[0], m[1]));
+                    Some(m)
+                }
+                None => None,
+            };
+            let val_auc = val_metrics.as_ref().map(|m| m[0].metrics.auc);
+            let improved = match (val_auc, best_val_auc) {
+                (Some(a), Some(b)) => a > b,
+                (Some(_), None) => true,
+                _ => false,
+            };
+            if improved {
+                best_val_auc = val_auc;
+            }
+            let meta = CheckpointMeta {
+                config: serde_json::to_value(cfg).expect("config serialises"),
+                domains: domains.clone(),
+                step: (step + 1) as i64,
+                epoch: epoch + 1,
+                val: val_metrics
+                    .as_ref()
+                    .map(|m| serde_json::to_value(m).expect("metrics serialise")),
+                best_val_auc,
+                crossdf_version: env!("CARGO_PKG_VERSION").to_string(),
+            };
+            let weights = checkpoint::model_tensors(&vs);
+            if improved {
+                checkpoint::save(&run.best(), &weights, &meta)?;
+            }
+            let mut with_opt = weights;
+            with_opt.extend(opt.state());
+            checkpoint::save(&run.last(), &with_opt, &meta)?;
+            let line = serde_json::json!({
+                "step": step + 1, "epoch": epoch + 1, "val": meta.val, "best_val_auc": best_val_auc,
+                "saved_best": improved,
+            });
+            append_line(&run.epochs(), &line)?;
+            if let Some(m) = val_metrics {
+                epochs.push(m);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(TrainSummary {
+        steps: total,
+        best_val_auc,
+        epochs,
+    })
+}
+
+fn progress_bar(show: bool, total: u64, pos: u64) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total).with_position(pos);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} steps  {elapsed} < {eta}  {msg}")
+            .expect("valid template"),
+    );
+    bar
+}
+
+fn append_line(path: &Path, line: &serde_json::Value) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    writeln!(f, "{line}").map_err(|e| Error::io(path, e))
+}
+
+/// Drops log lines past `step` (written after the checkpoint a run resumes from).
+fn truncate_log(path: &Path, step: usize) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s as usize <= step)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::fsutil::write_atomic(path, kept.as_bytes())
+}
