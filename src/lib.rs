@@ -11,9 +11,13 @@ pub mod metrics;
 
 pub use error::{Error, Result};
 pub mod backbone;
+pub mod bench;
+pub mod demo;
 pub mod detector;
+pub mod device;
 pub mod did;
 pub mod face;
 pub mod layers;
+pub mod report;
 pub mod synth;
 pub mod train;

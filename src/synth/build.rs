@@ -398,7 +398,13 @@ pub fn build_with_progress(
             None => counts.real += 1,
             Some(m) => *counts.fake.entry(m.name().to_string()).or_default() += 1,
         }
-        records.push(Record::new(rel, label, domain, p.identity.clone(), p.split));
+        // A "video" groups the variants of one source face under one method (as FF++ gives
+        // each manipulated video its own id): real and fake never share a group.
+        let video = match job.method {
+            None => p.identity.clone(),
+            Some(m) => format!("{}@{}", p.identity, m.name()),
+        };
+        records.push(Record::new(rel, label, domain, video, p.split));
     }
     for (s, ids) in &by_split {
         summary.splits.entry(*s).or_default().identities = ids.len();

@@ -97,8 +97,13 @@ fn manifest_is_identity_disjoint_and_labels_match_domains() {
     assert_eq!(m.records.len(), 10 * 2 * (1 + methods.len()));
 
     let mut split_of: HashMap<&str, Split> = HashMap::new();
+    let mut label_of: HashMap<&str, u8> = HashMap::new();
     for r in &m.records {
-        let prev = split_of.insert(&r.video, r.split);
+        // The identity is the video id up to the method suffix.
+        let identity = r.video.split('@').next().unwrap();
+        let prev = split_of.insert(identity, r.split);
+        let prev_label = label_of.insert(&r.video, r.label);
+        assert!(prev_label.is_none() || prev_label == Some(r.label), "{} mixes labels", r.video);
         assert!(
             prev.is_none() || prev == Some(r.split),
             "{} in two splits",

@@ -20,6 +20,12 @@ enum Command {
     // One variant per subcommand, in the order a user runs them.
     /// Build the synthetic cross-domain benchmark (real registry photos + procedural forgeries)
     Synth(commands::synth::Args),
+    /// Train DID, an ablation (no-dom, no-mi) or the BCE baseline on a manifest
+    Train(commands::train::Args),
+    /// Frame- and video-level AUC, EER, AP and ACC of a checkpoint on a manifest split
+    Eval(commands::eval::Args),
+    /// Measure training or inference throughput (images/s) and peak memory
+    Bench(commands::bench::Args),
     /// Inspect and validate dataset manifests
     #[command(subcommand)]
     Manifest(commands::manifest::ManifestCmd),
@@ -31,6 +37,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Synth(args) => commands::synth::run(args),
+        Command::Train(args) => commands::train::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Bench(args) => commands::bench::run(args),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
         Command::Metrics(args) => commands::metrics::run(args),
     };

@@ -2,3 +2,6 @@
 pub mod manifest;
 pub mod metrics;
 pub mod synth;
+pub mod bench;
+pub mod eval;
+pub mod train;
