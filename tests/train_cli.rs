@@ -1,0 +1,136 @@
+//! Training and evaluation as a user runs them: the `crossdf` binary on generated data.
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn crossdf() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_crossdf"))
+}
+
+fn train_args(manifest: &Path, out: &Path, epochs: usize, steps: usize) -> Vec<String> {
+    [
+        "train", "--train", manifest.to_str().unwrap(), "--out", out.to_str().unwrap(),
+        "--backbone", "resnet-tiny", "--size", "32", "--batch", "16", "--lr", "1e-3",
+        "--epochs", &epochs.to_string(), "--steps-per-epoch", &steps.to_string(),
+        "--no-augment", "--workers", "1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn epochs_log(out: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(out.join("epochs.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn small_did_model_learns_generated_fakes_and_eval_reports_both_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 24, 32);
+    let out = dir.path().join("run");
+    let o = crossdf().args(train_args(&m, &out, 3, 25)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = epochs_log(&out);
+    assert_eq!(log.len(), 3);
+    let best = log.iter().filter_map(|e| e["best_val_auc"].as_f64()).last().unwrap();
+    assert!(best > 0.95, "best validation AUC {best}");
+    // Every loss term of the full model is logged.
+    let first = std::fs::read_to_string(out.join("train_log.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    for k in ["loss", "bce", "auc", "dom", "mi", "beta", "lr_backbone", "lr_heads"] {
+        assert!(line[k].is_number(), "log lacks {k}: {line}");
+    }
+
+    let scores = dir.path().join("scores.jsonl");
+    let o = crossdf()
+        .args(["eval", "--model", out.to_str().unwrap(), "--data", m.to_str().unwrap()])
+        .args(["--scores", scores.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(text.contains("frame-level  split=test  checkpoint=best(val frame AUC"), "{text}");
+    assert!(text.contains("video-level  split=test"), "{text}");
+    // The scores file gives the same numbers through `crossdf metrics`.
+    let o2 = crossdf().args(["metrics", "--scores", scores.to_str().unwrap()]).output().unwrap();
+    let auc = |s: &str| s.split("AUC=").nth(1).unwrap()[..6].to_string();
+    assert_eq!(auc(&text), auc(&String::from_utf8_lossy(&o2.stdout)));
+}
+
+#[test]
+fn eval_on_missing_image_fails_with_the_path_or_skips() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 6, 32);
+    let out = dir.path().join("run");
+    let o = crossdf().args(train_args(&m, &out, 1, 2)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let gone = dir.path().join("img/test_1_3.png");
+    std::fs::remove_file(&gone).unwrap();
+    let eval = |extra: &[&str]| {
+        crossdf()
+            .args(["eval", "--model", out.to_str().unwrap(), "--data", m.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let o = eval(&[]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("test_1_3.png"));
+    let o = eval(&["--on-error", "skip"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("skipped") && err.contains("test_1_3.png"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("n=11 (real 6, fake 5)"));
+}
+
+#[test]
+fn killed_training_resumes_from_last_checkpoint_and_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 8, 32);
+    let out = dir.path().join("run");
+    let (epochs, steps) = (6, 12);
+    let mut child = crossdf()
+        .args(train_args(&m, &out, epochs, steps))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once the first checkpoint exists, in the middle of a later epoch.
+    let t0 = std::time::Instant::now();
+    while epochs_log(&out).is_empty() {
+        assert!(t0.elapsed().as_secs() < 300, "no checkpoint after 300 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let done = epochs_log(&out).len();
+    assert!(done < epochs, "training finished before it could be killed");
+    // Whatever was on disk is a whole checkpoint, and no temp file is left visible as one.
+    let o = crossdf()
+        .args(["eval", "--model", out.join("last.safetensors").to_str().unwrap()])
+        .args(["--data", m.to_str().unwrap(), "--split", "val"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let mut args = train_args(&m, &out, epochs, steps);
+    args.push("--resume".into());
+    let o = crossdf().args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let log = epochs_log(&out);
+    let steps_logged: Vec<u64> = log.iter().map(|e| e["step"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = (1..=epochs as u64).map(|e| e * steps as u64).collect();
+    assert_eq!(steps_logged, expected);
+    let train_steps: Vec<u64> = std::fs::read_to_string(out.join("train_log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].as_u64().unwrap())
+        .collect();
+    assert!(train_steps.windows(2).all(|w| w[0] < w[1]), "log steps repeat: {train_steps:?}");
+}
