@@ -44,7 +44,9 @@ pub fn run(
     let s = model_cfg.size;
     let x = Tensor::rand([batch, 1, s, s], (Kind::Float, device));
     // Half real, half fake, as the class-balanced sampler gives.
-    let labels = Tensor::arange(batch, (Kind::Int64, device)).remainder(2).to_kind(Kind::Float);
+    let labels = Tensor::arange(batch, (Kind::Int64, device))
+        .remainder(2)
+        .to_kind(Kind::Float);
     let domains = Tensor::arange(batch, (Kind::Int64, device)).remainder(num_domains);
     let mut opt = Adam::new(&vs.variables(), OptimConfig::default());
     let loss_cfg = LossConfig::default();

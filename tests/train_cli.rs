@@ -10,10 +10,26 @@ fn crossdf() -> Command {
 
 fn train_args(manifest: &Path, out: &Path, epochs: usize, steps: usize) -> Vec<String> {
     [
-        "train", "--train", manifest.to_str().unwrap(), "--out", out.to_str().unwrap(),
-        "--backbone", "resnet-tiny", "--size", "32", "--batch", "16", "--lr", "1e-3",
-        "--epochs", &epochs.to_string(), "--steps-per-epoch", &steps.to_string(),
-        "--no-augment", "--workers", "1",
+        "train",
+        "--train",
+        manifest.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--backbone",
+        "resnet-tiny",
+        "--size",
+        "32",
+        "--batch",
+        "16",
+        "--lr",
+        "1e-3",
+        "--epochs",
+        &epochs.to_string(),
+        "--steps-per-epoch",
+        &steps.to_string(),
+        "--no-augment",
+        "--workers",
+        "1",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -33,31 +49,59 @@ fn small_did_model_learns_generated_fakes_and_eval_reports_both_levels() {
     let dir = tempfile::tempdir().unwrap();
     let m = common::write_dataset(dir.path(), 24, 32);
     let out = dir.path().join("run");
-    let o = crossdf().args(train_args(&m, &out, 3, 25)).output().unwrap();
+    let o = crossdf()
+        .args(train_args(&m, &out, 3, 25))
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let log = epochs_log(&out);
     assert_eq!(log.len(), 3);
-    let best = log.iter().filter_map(|e| e["best_val_auc"].as_f64()).last().unwrap();
+    let best = log
+        .iter()
+        .filter_map(|e| e["best_val_auc"].as_f64())
+        .next_back()
+        .unwrap();
     assert!(best > 0.95, "best validation AUC {best}");
     // Every loss term of the full model is logged.
     let first = std::fs::read_to_string(out.join("train_log.jsonl")).unwrap();
     let line: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
-    for k in ["loss", "bce", "auc", "dom", "mi", "beta", "lr_backbone", "lr_heads"] {
+    for k in [
+        "loss",
+        "bce",
+        "auc",
+        "dom",
+        "mi",
+        "beta",
+        "lr_backbone",
+        "lr_heads",
+    ] {
         assert!(line[k].is_number(), "log lacks {k}: {line}");
     }
 
     let scores = dir.path().join("scores.jsonl");
     let o = crossdf()
-        .args(["eval", "--model", out.to_str().unwrap(), "--data", m.to_str().unwrap()])
+        .args([
+            "eval",
+            "--model",
+            out.to_str().unwrap(),
+            "--data",
+            m.to_str().unwrap(),
+        ])
         .args(["--scores", scores.to_str().unwrap()])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(text.contains("frame-level  split=test  checkpoint=best(val frame AUC"), "{text}");
+    assert!(
+        text.contains("frame-level  split=test  checkpoint=best(val frame AUC"),
+        "{text}"
+    );
     assert!(text.contains("video-level  split=test"), "{text}");
     // The scores file gives the same numbers through `crossdf metrics`.
-    let o2 = crossdf().args(["metrics", "--scores", scores.to_str().unwrap()]).output().unwrap();
+    let o2 = crossdf()
+        .args(["metrics", "--scores", scores.to_str().unwrap()])
+        .output()
+        .unwrap();
     let auc = |s: &str| s.split("AUC=").nth(1).unwrap()[..6].to_string();
     assert_eq!(auc(&text), auc(&String::from_utf8_lossy(&o2.stdout)));
 }
@@ -73,7 +117,13 @@ fn eval_on_missing_image_fails_with_the_path_or_skips() {
     std::fs::remove_file(&gone).unwrap();
     let eval = |extra: &[&str]| {
         crossdf()
-            .args(["eval", "--model", out.to_str().unwrap(), "--data", m.to_str().unwrap()])
+            .args([
+                "eval",
+                "--model",
+                out.to_str().unwrap(),
+                "--data",
+                m.to_str().unwrap(),
+            ])
             .args(extra)
             .output()
             .unwrap()
@@ -84,7 +134,10 @@ fn eval_on_missing_image_fails_with_the_path_or_skips() {
     let o = eval(&["--on-error", "skip"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("skipped") && err.contains("test_1_3.png"), "{err}");
+    assert!(
+        err.contains("skipped") && err.contains("test_1_3.png"),
+        "{err}"
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("n=11 (real 6, fake 5)"));
 }
 
@@ -113,7 +166,11 @@ fn killed_training_resumes_from_last_checkpoint_and_finishes() {
     assert!(done < epochs, "training finished before it could be killed");
     // Whatever was on disk is a whole checkpoint, and no temp file is left visible as one.
     let o = crossdf()
-        .args(["eval", "--model", out.join("last.safetensors").to_str().unwrap()])
+        .args([
+            "eval",
+            "--model",
+            out.join("last.safetensors").to_str().unwrap(),
+        ])
         .args(["--data", m.to_str().unwrap(), "--split", "val"])
         .output()
         .unwrap();
@@ -130,7 +187,14 @@ fn killed_training_resumes_from_last_checkpoint_and_finishes() {
     let train_steps: Vec<u64> = std::fs::read_to_string(out.join("train_log.jsonl"))
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["step"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["step"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
-    assert!(train_steps.windows(2).all(|w| w[0] < w[1]), "log steps repeat: {train_steps:?}");
+    assert!(
+        train_steps.windows(2).all(|w| w[0] < w[1]),
+        "log steps repeat: {train_steps:?}"
+    );
 }

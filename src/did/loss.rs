@@ -101,13 +101,13 @@ pub fn did_loss(
     if let Some(dl) = &out.domain_logits {
         let dom = dl.cross_entropy_for_logits(domains);
         dom_v = Some(dom.double_value(&[]));
-        total = total + dom * cfg.lambda_dom;
+        total += dom * cfg.lambda_dom;
     }
     let mut mi_v = None;
     if let (Some(tj), Some(tm)) = (&out.t_joint, &out.t_marg) {
         let mi = jsd_bound(tj, tm);
         mi_v = Some(mi.double_value(&[]));
-        total = total + (-mi) * cfg.lambda_dec;
+        total += (-mi) * cfg.lambda_dec;
     }
     LossTerms {
         bce: bce.double_value(&[]),

@@ -103,7 +103,11 @@ fn manifest_is_identity_disjoint_and_labels_match_domains() {
         let identity = r.video.split('@').next().unwrap();
         let prev = split_of.insert(identity, r.split);
         let prev_label = label_of.insert(&r.video, r.label);
-        assert!(prev_label.is_none() || prev_label == Some(r.label), "{} mixes labels", r.video);
+        assert!(
+            prev_label.is_none() || prev_label == Some(r.label),
+            "{} mixes labels",
+            r.video
+        );
         assert!(
             prev.is_none() || prev == Some(r.split),
             "{} in two splits",

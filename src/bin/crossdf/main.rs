@@ -26,6 +26,8 @@ enum Command {
     Eval(commands::eval::Args),
     /// Measure training or inference throughput (images/s) and peak memory
     Bench(commands::bench::Args),
+    /// Train DID, its ablations and the BCE baseline on seen methods; test on seen and held-out ones
+    Demo(commands::demo::Args),
     /// Inspect and validate dataset manifests
     #[command(subcommand)]
     Manifest(commands::manifest::ManifestCmd),
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Demo(args) => commands::demo::run(args),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
         Command::Metrics(args) => commands::metrics::run(args),
     };

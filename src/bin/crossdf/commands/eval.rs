@@ -76,7 +76,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         &det.checkpoint_rule(),
     )
     .context("computing metrics")?;
-    println!("model {} ({} / {})", det.path.display(), det.config.model.variant, det.config.model.backbone);
+    println!(
+        "model {} ({} / {})",
+        det.path.display(),
+        det.config.model.variant,
+        det.config.model.backbone
+    );
     for l in &levels {
         println!("{l}");
     }
