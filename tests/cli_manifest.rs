@@ -1,17 +1,6 @@
 //! Runs the built `crossdf manifest check` on manifests in a temp folder.
-use std::process::Command;
-
-fn crossdf(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossdf"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::crossdf;
 
 fn line(path: &str, label: u8, domain: &str, video: &str, split: &str) -> String {
     format!(

@@ -1,17 +1,6 @@
 //! Runs the built `crossdf metrics` on scores files in a temp folder.
-use std::process::Command;
-
-fn crossdf(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_crossdf"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::crossdf;
 
 // Frames: video a (real) 0.2, 0.4; video b (fake) 0.9; video c (fake) 0.35, 0.45.
 // Frame level: fake/real pairs won 2 (0.9) + 1 (0.35) + 2 (0.45) of 6 -> AUC 0.8333.

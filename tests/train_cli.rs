@@ -8,6 +8,16 @@ fn crossdf() -> Command {
     Command::new(env!("CARGO_BIN_EXE_crossdf"))
 }
 
+/// `crossdf eval --model MODEL --data DATA`, to add flags to.
+fn eval_cmd(model: &Path, data: &Path) -> Command {
+    let mut c = crossdf();
+    c.args(["eval", "--model"])
+        .arg(model)
+        .arg("--data")
+        .arg(data);
+    c
+}
+
 fn train_args(manifest: &Path, out: &Path, epochs: usize, steps: usize) -> Vec<String> {
     [
         "train",
@@ -79,14 +89,7 @@ fn small_did_model_learns_generated_fakes_and_eval_reports_both_levels() {
     }
 
     let scores = dir.path().join("scores.jsonl");
-    let o = crossdf()
-        .args([
-            "eval",
-            "--model",
-            out.to_str().unwrap(),
-            "--data",
-            m.to_str().unwrap(),
-        ])
+    let o = eval_cmd(&out, &m)
         .args(["--scores", scores.to_str().unwrap()])
         .output()
         .unwrap();
@@ -115,19 +118,7 @@ fn eval_on_missing_image_fails_with_the_path_or_skips() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let gone = dir.path().join("img/test_1_3.png");
     std::fs::remove_file(&gone).unwrap();
-    let eval = |extra: &[&str]| {
-        crossdf()
-            .args([
-                "eval",
-                "--model",
-                out.to_str().unwrap(),
-                "--data",
-                m.to_str().unwrap(),
-            ])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let eval = |extra: &[&str]| eval_cmd(&out, &m).args(extra).output().unwrap();
     let o = eval(&[]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("test_1_3.png"));
@@ -165,13 +156,8 @@ fn killed_training_resumes_from_last_checkpoint_and_finishes() {
     let done = epochs_log(&out).len();
     assert!(done < epochs, "training finished before it could be killed");
     // Whatever was on disk is a whole checkpoint, and no temp file is left visible as one.
-    let o = crossdf()
-        .args([
-            "eval",
-            "--model",
-            out.join("last.safetensors").to_str().unwrap(),
-        ])
-        .args(["--data", m.to_str().unwrap(), "--split", "val"])
+    let o = eval_cmd(&out.join("last.safetensors"), &m)
+        .args(["--split", "val"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

@@ -4,6 +4,20 @@
 use image::GrayImage;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
+use std::process::Command;
+
+/// Runs the crossdf binary; returns (success, stdout, stderr).
+pub fn crossdf(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_crossdf"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
 
 fn blob(rng: &mut impl Rng, size: u32) -> GrayImage {
     let (cx, cy) = (rng.random_range(0.3..0.7), rng.random_range(0.3..0.7));

@@ -207,15 +207,18 @@ mod tests {
         assert!((row.iter().sum::<f32>() - 400.0).abs() < 1e-2, "{row:?}");
     }
 
+    /// Five landmarks of an upright face in a 224 crop.
+    const LEVEL_FACE: [[f32; 2]; 5] = [
+        [83.0, 102.0],
+        [141.0, 102.0],
+        [112.0, 134.0],
+        [90.0, 163.0],
+        [134.0, 163.0],
+    ];
+
     #[test]
     fn frame_of_a_level_face_points_down_the_image() {
-        let lm = [
-            [83.0, 102.0],
-            [141.0, 102.0],
-            [112.0, 134.0],
-            [90.0, 163.0],
-            [134.0, 163.0],
-        ];
+        let lm = LEVEL_FACE;
         let f = Frame::new(&lm);
         assert_eq!(f.iod, 58.0);
         assert_eq!(f.right, [1.0, 0.0]);
@@ -225,13 +228,7 @@ mod tests {
 
     #[test]
     fn ellipse_hull_spans_the_ellipses() {
-        let lm = [
-            [83.0, 102.0],
-            [141.0, 102.0],
-            [112.0, 134.0],
-            [90.0, 163.0],
-            [134.0, 163.0],
-        ];
+        let lm = LEVEL_FACE;
         let f = Frame::new(&lm);
         let hull = ellipse_hull(&lm, 10.0, 20.0, &f);
         let xs = hull.iter().map(|p| p.x);
