@@ -184,3 +184,55 @@ fn killed_training_resumes_from_last_checkpoint_and_finishes() {
         "log steps repeat: {train_steps:?}"
     );
 }
+
+#[test]
+fn report_writes_labelled_metrics_and_every_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 6, 32);
+    let out = dir.path().join("run");
+    let o = crossdf().args(train_args(&m, &out, 1, 2)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = dir.path().join("report");
+    let o = crossdf()
+        .args(["report", "--model"])
+        .arg(&out)
+        .arg("--data")
+        .arg(&m)
+        .arg("--out")
+        .arg(&rep)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("frame-level  split=test  checkpoint=best"),
+        "{text}"
+    );
+    // The generated set has two fake methods; each gets its own row.
+    assert_eq!(text.matches("fakes=").count(), 2, "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["levels"][1]["level"], "video");
+    let conf = &json["confusion"]["counts"];
+    let total: u64 = conf
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|c| c.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 12, "every test image is in the confusion table once");
+    for png in [
+        "roc.png",
+        "domain_confusion.png",
+        "tsne_df.png",
+        "tsne_dom.png",
+        "attention.png",
+    ] {
+        let img = image::open(rep.join(png)).unwrap();
+        assert!(img.width() > 100, "{png}");
+    }
+    assert!(std::fs::read_to_string(rep.join("report.md"))
+        .unwrap()
+        .contains("![attention.png](attention.png)"));
+}

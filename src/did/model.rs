@@ -155,6 +155,16 @@ impl DidModel {
 
     /// The training forward: all parts of the variant run; `beta` scales the GRL before `T`.
     pub fn forward_t(&self, x_gray: &Tensor, train: bool, beta: f64) -> DidOutput {
+        self.forward_parts(x_gray, train, Some(beta))
+    }
+
+    /// Every output except `T`'s, in eval mode: what reports look at (maps, domains, features).
+    pub fn inspect(&self, x_gray: &Tensor) -> DidOutput {
+        self.forward_parts(x_gray, false, None)
+    }
+
+    /// `beta: None` skips `T`, which only training needs.
+    fn forward_parts(&self, x_gray: &Tensor, train: bool, beta: Option<f64>) -> DidOutput {
         let i_x = self.i_x(x_gray, train);
         let Some(a_df) = &self.a_df else {
             let (pooled, logit) = self.c.forward_t(&i_x, train);
@@ -182,12 +192,12 @@ impl DidModel {
             }
             _ => (None, None, None),
         };
-        let (t_joint, t_marg) = match &self.t {
-            Some(t) => {
+        let (t_joint, t_marg) = match (&self.t, beta) {
+            (Some(t), Some(beta)) => {
                 let (j, m) = t.forward(&i_df, &i_os, beta);
                 (Some(j), Some(m))
             }
-            None => (None, None),
+            _ => (None, None),
         };
         DidOutput {
             logit,

@@ -3,32 +3,18 @@
 //! Drawn by `plotters` into an RGB buffer and encoded by `image`, so no plotters encoder
 //! is needed. Text uses DejaVu Sans embedded by the `dejavu` crate: a fresh machine
 //! without system fonts draws the same labels.
+use super::plot::{draw_err, register_font};
 use crate::error::{Error, Result};
 use crate::metrics::RocPoint;
 use image::RgbImage;
 use plotters::prelude::*;
 use std::path::Path;
-use std::sync::Once;
 
 /// One curve and the name (with its AUC) shown in the legend.
 pub struct Curve<'a> {
     pub label: &'a str,
     pub auc: f64,
     pub points: &'a [RocPoint],
-}
-
-static FONT: Once = Once::new();
-
-fn register_font() {
-    FONT.call_once(|| {
-        // The bytes are a valid TrueType font shipped by the crate; failure is a build bug.
-        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
-            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans font does not parse"));
-    });
-}
-
-fn draw_err(e: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("drawing the ROC plot: {e}"))
 }
 
 /// Renders `curves` (false positive rate on x, true positive rate on y, both 0..1).
@@ -97,12 +83,5 @@ pub fn write_png(
     width: u32,
     height: u32,
 ) -> Result<()> {
-    let img = render(title, curves, width, height)?;
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|source| Error::Image {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    crate::fsutil::write_atomic(path, bytes.get_ref())
+    super::plot::write_png(path, &render(title, curves, width, height)?)
 }

@@ -24,6 +24,8 @@ enum Command {
     Train(commands::train::Args),
     /// Frame- and video-level AUC, EER, AP and ACC of a checkpoint on a manifest split
     Eval(commands::eval::Args),
+    /// ROC, per-method metrics, domain confusion, t-SNE and attention maps of a checkpoint
+    Report(commands::report::Args),
     /// Measure training or inference throughput (images/s) and peak memory
     Bench(commands::bench::Args),
     /// Train DID, its ablations and the BCE baseline on seen methods; test on seen and held-out ones
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => commands::synth::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
+        Command::Report(args) => commands::report::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
