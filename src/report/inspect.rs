@@ -67,6 +67,9 @@ fn rows(t: &Tensor) -> Result<Vec<Vec<f32>>> {
     Ok((0..n).map(|i| flat[i * c..(i + 1) * c].to_vec()).collect())
 }
 
+/// Score, features, I_dom features and predicted domain of one image.
+type Row = (f32, Vec<f32>, Option<Vec<f32>>, Option<usize>);
+
 /// Runs the model over `records` (eval mode, no `T`).
 pub fn inspect(
     det: &Detector,
@@ -76,8 +79,7 @@ pub fn inspect(
     opts: &ScoreOptions,
 ) -> Result<Inspected> {
     let _guard = tch::no_grad_guard();
-    let mut by_index: Vec<Option<(f32, Vec<f32>, Option<Vec<f32>>, Option<usize>)>> =
-        vec![None; records.len()];
+    let mut by_index: Vec<Option<Row>> = vec![None; records.len()];
     let mut skipped = Vec::new();
     for chunk in loader(samples(manifest, records), opts)? {
         let chunk = chunk?;

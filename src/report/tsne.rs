@@ -63,8 +63,6 @@ pub fn embed(features: &[Vec<f32>], seed: u64, epochs: usize) -> Result<Vec<[f32
     let normal = Normal::new(0.0f32, 1e-4).expect("valid normal");
     let start: Vec<f32> = (0..n * 2).map(|_| normal.sample(&mut rng)).collect();
     let rows: Vec<&[f32]> = features.iter().map(|f| f.as_slice()).collect();
-    let sq =
-        |a: &&[f32], b: &&[f32]| -> f32 { a.iter().zip(*b).map(|(x, y)| (x - y).powi(2)).sum() };
     // bhtsne's parallel sums vary with thread timing; one thread makes a seed reproducible.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
