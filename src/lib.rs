@@ -7,6 +7,7 @@ pub mod data;
 pub mod error;
 pub mod fsutil;
 pub mod manifest;
+pub mod media;
 pub mod metrics;
 
 pub use error::{Error, Result};
