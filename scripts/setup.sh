@@ -50,3 +50,7 @@ if [ ! -d "$LIBTORCH/lib" ]; then
   return 1 2>/dev/null || exit 1
 fi
 export LIBTORCH_BYPASS_VERSION_CHECK="${LIBTORCH_BYPASS_VERSION_CHECK:-0}"
+# Video decoding (crossdf prepare) runs ffmpeg/ffprobe; install them once when missing.
+if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+  source "$(dirname "${BASH_SOURCE[0]}")/setup-ffmpeg.sh"
+fi

@@ -7,6 +7,8 @@ pub mod data;
 pub mod error;
 pub mod fsutil;
 pub mod manifest;
+pub mod media;
+pub mod prepare;
 pub mod metrics;
 
 pub use error::{Error, Result};
@@ -21,3 +23,4 @@ pub mod layers;
 pub mod report;
 pub mod synth;
 pub mod train;
+pub mod weights;

@@ -23,3 +23,10 @@ impl Detection {
         (self.bbox[2] - self.bbox[0]).min(self.bbox[3] - self.bbox[1])
     }
 }
+
+/// Anything that finds faces in frames: MTCNN in the command line, simpler stand-ins in
+/// tests. Batched because a network detector is much faster on a batch of frames.
+pub trait FaceDetector: Send + Sync {
+    /// One list of detections per frame, in frame order.
+    fn detect_batch(&self, frames: &[image::RgbImage]) -> crate::Result<Vec<Vec<Detection>>>;
+}

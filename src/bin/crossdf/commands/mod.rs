@@ -7,3 +7,4 @@ pub mod metrics;
 pub mod report;
 pub mod synth;
 pub mod train;
+pub mod weights;
