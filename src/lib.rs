@@ -8,13 +8,14 @@ pub mod error;
 pub mod fsutil;
 pub mod manifest;
 pub mod media;
-pub mod prepare;
 pub mod metrics;
+pub mod prepare;
 
 pub use error::{Error, Result};
 pub mod backbone;
 pub mod bench;
 pub mod demo;
+pub mod detect;
 pub mod detector;
 pub mod device;
 pub mod did;

@@ -1,6 +1,7 @@
 //! Faces in photos and frames: detections (box, score, five landmarks) and their alignment
 //! into fixed-size crops.
 pub mod align;
+pub mod select;
 
 pub use align::{
     align, align_or_crop, similarity_transform, template, Aligned, Landmarks, Similarity,
