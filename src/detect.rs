@@ -328,4 +328,4 @@ pub fn collect_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 
 #[cfg(test)]
 #[path = "detect_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -11,7 +11,7 @@ use tch::nn;
 
 /// A randomly initialised small DID detector (scores vary with the input, which is all
 /// these tests need).
-fn detector() -> Detector {
+pub(crate) fn detector() -> Detector {
     tch::manual_seed(5);
     let mut config = TrainConfig::default();
     config.model.backbone = crate::backbone::BackboneKind::ResnetTiny;
@@ -38,7 +38,7 @@ fn detector() -> Detector {
 
 /// Finds one face per frame where the template says a face of a `size` crop sits, scaled
 /// to the frame; frames whose top-left pixel is pure black have no face.
-struct TemplateFaces;
+pub(crate) struct TemplateFaces;
 
 impl FaceDetector for TemplateFaces {
     fn detect_batch(&self, frames: &[RgbImage]) -> Result<Vec<Vec<Detection>>> {
@@ -60,7 +60,7 @@ impl FaceDetector for TemplateFaces {
     }
 }
 
-fn photo(seed: u32, size: u32) -> RgbImage {
+pub(crate) fn photo(seed: u32, size: u32) -> RgbImage {
     RgbImage::from_fn(size, size, |x, y| {
         let v = (x * 7 + y * 13 + seed * 31) % 251;
         Rgb([v as u8, (v / 2 + 40) as u8, (255 - v) as u8])

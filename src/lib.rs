@@ -22,6 +22,7 @@ pub mod did;
 pub mod face;
 pub mod layers;
 pub mod report;
+pub mod serve;
 pub mod synth;
 pub mod train;
 pub mod weights;
