@@ -96,3 +96,23 @@ fn efficientnet_lite0_matches_pytorchs_reading() {
     assert_eq!(got[0].0, "_conv_stem.weight");
     assert_eq!(got[0].1.size(), [32, 3, 3, 3]);
 }
+
+#[test]
+fn truncated_registry_files_are_errors_naming_file_and_tensor() {
+    fetch("mtcnn");
+    let root = crossdf::assets::cache_root().unwrap();
+    let entry = crossdf::weights::registry::entry("mtcnn").unwrap();
+    let onet = entry.asset.dir(&root).join("facenet_pytorch/data/onet.pt");
+    let bytes = std::fs::read(&onet).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("onet-cut.pt");
+    for n in [0, 1, 9, 200, 3000, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&cut, &bytes[..n]).unwrap();
+        let e = read_tensors(&cut).unwrap_err().to_string();
+        assert!(e.contains("onet-cut.pt"), "{n}: {e}");
+    }
+    // Halfway through lies the data of the first dense layer's weight.
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let e = read_tensors(&cut).unwrap_err().to_string();
+    assert!(e.contains("first used by tensor dense5.weight"), "{e}");
+}
