@@ -183,6 +183,13 @@ pub fn load_into(
     Ok(report)
 }
 
+/// [`super::read_tensors`] then [`load_into`]: fills `vs` from a `.pth`/`.pt`/`.safetensors`
+/// file (a registry file from [`super::fetch`] or the user's own).
+pub fn load_file(vs: &mut VarStore, path: &Path, opts: &LoadOptions) -> Result<LoadReport> {
+    let tensors = super::read_tensors(path)?;
+    load_into(vs, &tensors, path, opts)
+}
+
 #[cfg(test)]
 #[path = "load_tests.rs"]
 mod tests;

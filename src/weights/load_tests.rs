@@ -166,3 +166,14 @@ fn two_file_names_mapping_to_one_variable_are_an_error() {
         "{e}"
     );
 }
+
+#[test]
+fn load_file_reads_then_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tv.safetensors");
+    crate::weights::write_safetensors(&path, &file_tensors()).unwrap();
+    let mut vs = model();
+    let report = load_file(&mut vs, &path, &opts()).unwrap();
+    assert_eq!(report.loaded.len(), 5);
+    assert_eq!(var(&vs, "backbone.features.1.running_var"), [4., 5., 6.]);
+}

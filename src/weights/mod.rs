@@ -11,7 +11,7 @@ pub mod registry;
 mod safetensors_io;
 mod torch_file;
 
-pub use load::{load_into, LoadOptions, LoadReport};
+pub use load::{load_file, load_into, LoadOptions, LoadReport};
 pub use registry::{cached, fetch, list, Listing, RegistryEntry, REGISTRY};
 pub use safetensors_io::write_safetensors;
 

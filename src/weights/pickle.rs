@@ -275,7 +275,7 @@ impl Machine<'_> {
         let Value::Dict(d) = dict else {
             return self.err(format!("SETITEM(S) on a {}", dict.kind()));
         };
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return self.err("SETITEMS with an odd number of items");
         }
         let mut d = d.borrow_mut();

@@ -134,6 +134,18 @@ fn safetensors_round_trip_keeps_order_and_values() {
     }
     // Atomic: only the final file is left.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+    let bytes = std::fs::read(&out).unwrap();
+    let cut = dir.path().join("cut.safetensors");
+    std::fs::write(&cut, &bytes[..bytes.len() - 1]).unwrap();
+    let e = read_tensors(&cut).unwrap_err().to_string();
+    assert!(e.contains("cut.safetensors"), "{e}");
+    let twice = [
+        (tensors[0].0.clone(), tensors[0].1.shallow_clone()),
+        (tensors[0].0.clone(), tensors[1].1.shallow_clone()),
+    ];
+    let e = write_safetensors(&cut, &twice).unwrap_err().to_string();
+    assert!(e.contains("appears twice"), "{e}");
 }
 
 #[test]

@@ -178,6 +178,9 @@ impl RegistryEntry {
         root: &Path,
         download: impl FnOnce(&Path) -> Result<PathBuf>,
     ) -> Result<PathBuf> {
+        // Threads of one process share write_atomic's temp name: convert one at a time.
+        static CONVERTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = CONVERTING.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(p) = self.cached(root) {
             return Ok(p);
         }

@@ -136,7 +136,11 @@ fn prepare(name: &str, t: &Tensor) -> std::result::Result<Prepared, String> {
 /// kept in the header. Names must be unique.
 pub fn write_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()> {
     let mut prepared = Vec::with_capacity(tensors.len());
+    let mut seen = std::collections::HashSet::new();
     for (name, t) in tensors {
+        if !seen.insert(name.as_str()) {
+            return Err(bad(path, format!("tensor name {name} appears twice")));
+        }
         prepared.push((name.as_str(), prepare(name, t).map_err(|e| bad(path, e))?));
     }
     let order: Vec<&str> = prepared.iter().map(|(n, _)| *n).collect();

@@ -378,6 +378,11 @@ pub(crate) fn read_legacy(path: &Path, data: &[u8]) -> Result<Vec<(String, Tenso
     // Every storage in the file, used or not, to step over those we skip.
     let mut kinds: HashMap<String, (Kind, usize)> = HashMap::new();
     for id in &main.persistent_ids {
+        // Whole pickled modules also record their source code ('module', ...): not data.
+        let items = id.items().unwrap_or_default();
+        if items.first().and_then(Value::as_str) == Some("module") {
+            continue;
+        }
         let r = storage_ref(id).map_err(|e| bad(path, e))?;
         kinds.insert(r.key, (r.kind, r.elem));
     }

@@ -1,5 +1,7 @@
 //! `crossdf weights`: registry weights (fetch, list) and a look inside any weight file.
 use crossdf::weights::{self, dtype_name};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 #[derive(clap::Subcommand)]
@@ -25,23 +27,25 @@ pub struct InspectArgs {
 }
 
 pub fn run(cmd: WeightsCmd) -> anyhow::Result<()> {
+    let mut out = String::new();
     match cmd {
         WeightsCmd::Fetch(args) => {
             let path = weights::fetch(&args.name)?;
-            println!("{}", path.display());
+            writeln!(out, "{}", path.display())?;
         }
         WeightsCmd::List => {
             let root = crossdf::assets::cache_root()?;
-            println!("cache: {}", root.join("weights").display());
+            writeln!(out, "cache: {}", root.join("weights").display())?;
             for l in weights::registry::list_in(&root) {
                 let state = match &l.cached {
                     Some(p) => format!("cached at {}", p.display()),
                     None => "not cached".to_string(),
                 };
-                println!(
+                writeln!(
+                    out,
                     "{:<20} fits {:<20} {:<55} {state}\n{:<20} {}",
                     l.name, l.fits, l.source, "", l.layout
-                );
+                )?;
             }
         }
         WeightsCmd::Inspect(args) => {
@@ -49,14 +53,19 @@ pub fn run(cmd: WeightsCmd) -> anyhow::Result<()> {
             let mut total = 0usize;
             for (name, t) in &tensors {
                 total += t.numel();
-                println!("{name}\t{:?}\t{}", t.size(), dtype_name(t.kind()));
+                writeln!(out, "{name}\t{:?}\t{}", t.size(), dtype_name(t.kind()))?;
             }
-            println!(
+            writeln!(
+                out,
                 "{}: {format} format, {} tensors, {total} values",
                 args.path.display(),
                 tensors.len()
-            );
+            )?;
         }
     }
-    Ok(())
+    // A reader that stops early (`| head`) is not an error.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
