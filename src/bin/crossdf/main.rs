@@ -20,6 +20,8 @@ enum Command {
     // One variant per subcommand, in the order a user runs them.
     /// Build the synthetic cross-domain benchmark (real registry photos + procedural forgeries)
     Synth(commands::synth::Args),
+    /// Detect faces (MTCNN) in an image: boxes, scores, landmarks, aligned crops
+    Faces(commands::faces::Args),
     /// Train DID, an ablation (no-dom, no-mi) or the BCE baseline on a manifest
     Train(commands::train::Args),
     /// Frame- and video-level AUC, EER, AP and ACC of a checkpoint on a manifest split
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
         Command::Synth(args) => commands::synth::run(args),
+        Command::Faces(args) => commands::faces::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),

@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod demo;
 pub mod eval;
+pub mod faces;
 pub mod manifest;
 pub mod metrics;
 pub mod report;
