@@ -8,8 +8,8 @@ pub mod error;
 pub mod fsutil;
 pub mod manifest;
 pub mod media;
-pub mod prepare;
 pub mod metrics;
+pub mod prepare;
 
 pub use error::{Error, Result};
 pub mod backbone;

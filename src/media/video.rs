@@ -122,7 +122,10 @@ fn number(v: Option<&Value>) -> Option<f64> {
 /// Reads the first video stream's size, rotation and frame count.
 pub fn probe(path: &Path) -> Result<VideoInfo> {
     if !path.is_file() {
-        return Err(Error::invalid(format!("{}: no such video file", path.display())));
+        return Err(Error::invalid(format!(
+            "{}: no such video file",
+            path.display()
+        )));
     }
     let v = ffprobe(
         path,
@@ -136,7 +139,11 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
             path.display()
         )));
     };
-    let dim = |k: &str| number(stream.get(k)).filter(|&x| x >= 1.0).map(|x| x as u32);
+    let dim = |k: &str| {
+        number(stream.get(k))
+            .filter(|&x| x >= 1.0)
+            .map(|x| x as u32)
+    };
     let (Some(mut width), Some(mut height)) = (dim("width"), dim("height")) else {
         return Err(Error::invalid(format!(
             "{}: the video stream has no frame size",
@@ -242,10 +249,12 @@ pub fn decode_frames(
         cmd.args(["-vf", &format!("select='{expr}'")]);
     }
     // Passthrough timing: never duplicate or drop frames to reach a frame rate.
-    cmd.args(["-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
+    ])
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| tool_error(path, "ffmpeg", e))?;
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let err_reader = std::thread::spawn(move || {

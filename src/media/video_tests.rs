@@ -33,7 +33,10 @@ fn level_of(img: &RgbImage) -> u8 {
 fn even_selection_takes_segment_middles() {
     // Hand computed: total 10, n 4 -> floor((2i+1) * 10 / 8) = 1, 3, 6, 8.
     assert_eq!(FrameSelection::Even(4).indices(10), vec![1, 3, 6, 8]);
-    assert_eq!(FrameSelection::Even(32).indices(10), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        FrameSelection::Even(32).indices(10),
+        (0..10).collect::<Vec<_>>()
+    );
     assert_eq!(FrameSelection::Even(1).indices(300), vec![150]);
     assert_eq!(FrameSelection::Every(3).indices(10), vec![0, 3, 6, 9]);
     assert_eq!(FrameSelection::Every(0).indices(3), vec![0, 1, 2]);
@@ -98,7 +101,9 @@ fn broken_files_are_errors_that_name_the_file() {
     let empty = dir.path().join("empty.mp4");
     std::fs::write(&empty, b"").unwrap();
     for p in [&junk, &empty, &dir.path().join("missing.mp4")] {
-        let e = read_frames(p, FrameSelection::default()).unwrap_err().to_string();
+        let e = read_frames(p, FrameSelection::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(p.to_str().unwrap()), "{e}");
     }
     // A video cut in half: the header is intact but the frame data is gone.

@@ -42,7 +42,9 @@ pub fn read_test_list(path: &Path) -> Result<BTreeSet<String>> {
             msg,
         };
         let Some((label, rel)) = line.split_once(char::is_whitespace) else {
-            return Err(bad(format!("expected `<label> <folder>/<file>`, got `{line}`")));
+            return Err(bad(format!(
+                "expected `<label> <folder>/<file>`, got `{line}`"
+            )));
         };
         let rel = rel.trim().replace('\\', "/");
         let folder = rel.split('/').next().unwrap_or("");
@@ -109,7 +111,10 @@ pub fn list(root: &Path, opts: &ListOptions) -> Result<Listing> {
             video: None,
             frame: None,
             reason: Reason::Missing,
-            detail: format!("listed in {TEST_LIST} but not found under {}", shown(root, root)),
+            detail: format!(
+                "listed in {TEST_LIST} but not found under {}",
+                shown(root, root)
+            ),
         });
     }
     Ok(out)

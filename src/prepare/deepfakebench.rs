@@ -97,12 +97,8 @@ fn index_files(root: &Path, opts: &ListOptions) -> Result<Vec<PathBuf>> {
 }
 
 fn object<'a>(v: &'a Value, file: &Path, what: &str) -> Result<&'a Map<String, Value>> {
-    v.as_object().ok_or_else(|| {
-        Error::invalid(format!(
-            "{}: {what} must be a JSON object",
-            file.display()
-        ))
-    })
+    v.as_object()
+        .ok_or_else(|| Error::invalid(format!("{}: {what} must be a JSON object", file.display())))
 }
 
 /// Whether a split's map holds videos (objects with `frames`) rather than compression levels.
@@ -170,7 +166,10 @@ pub fn list(root: &Path, opts: &ListOptions) -> Result<Listing> {
         }
     }
     Ok(Listing {
-        items: items.into_values().filter(|i| !i.splits.is_empty()).collect(),
+        items: items
+            .into_values()
+            .filter(|i| !i.splits.is_empty())
+            .collect(),
         skipped: Vec::new(),
     })
 }

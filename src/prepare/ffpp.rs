@@ -91,7 +91,12 @@ pub fn list(root: &Path, opts: &ListOptions) -> Result<Listing> {
             }
             let stem = super::stem(&path);
             let split = if group == "actors" || domain == DFD {
-                Some(by_fraction(opts.seed, actor(&stem), opts.val_frac, opts.test_frac))
+                Some(by_fraction(
+                    opts.seed,
+                    actor(&stem),
+                    opts.val_frac,
+                    opts.test_frac,
+                ))
             } else {
                 official.get(&stem).copied()
             };

@@ -55,9 +55,18 @@ fn ffpp_follows_the_official_pairs() {
     assert_eq!(summary(find(&l, "youtube/000")), (0, "real", vec![Train]));
     assert_eq!(summary(find(&l, "youtube/002")), (0, "real", vec![Val]));
     assert_eq!(summary(find(&l, "youtube/004")), (0, "real", vec![Test]));
-    assert_eq!(summary(find(&l, "Deepfakes/003_000")), (1, "Deepfakes", vec![Train]));
-    assert_eq!(summary(find(&l, "Face2Face/001_002")), (1, "Face2Face", vec![Val]));
-    assert_eq!(summary(find(&l, "NeuralTextures/002_001")), (1, "NeuralTextures", vec![Val]));
+    assert_eq!(
+        summary(find(&l, "Deepfakes/003_000")),
+        (1, "Deepfakes", vec![Train])
+    );
+    assert_eq!(
+        summary(find(&l, "Face2Face/001_002")),
+        (1, "Face2Face", vec![Val])
+    );
+    assert_eq!(
+        summary(find(&l, "NeuralTextures/002_001")),
+        (1, "NeuralTextures", vec![Val])
+    );
     // 004_001 pairs a test id with a val id: no split file lists that pair.
     assert!(l.items.iter().all(|i| i.video != "FaceShifter/004_001"));
     let not_listed: Vec<_> = l
@@ -70,7 +79,10 @@ fn ffpp_follows_the_official_pairs() {
     // DeepFakeDetection and the actors are split by the target actor: same split.
     let actor = find(&l, "actors/01__walking");
     let dfd = find(&l, "DeepFakeDetection/01_02__walking__ABCD1234");
-    assert_eq!((actor.label, dfd.label, &dfd.domain[..]), (0, 1, "DeepFakeDetection"));
+    assert_eq!(
+        (actor.label, dfd.label, &dfd.domain[..]),
+        (0, 1, "DeepFakeDetection")
+    );
     assert_eq!(actor.splits, dfd.splits);
     // c23 only: 5 listed youtube + 1 actor + 4 listed fakes + 1 DFD.
     assert_eq!(l.items.len(), 11);
@@ -128,13 +140,22 @@ fn celebdf_reads_the_test_list_with_its_own_label_convention() {
     };
     let l = Layout::CelebDf.list(r, &all_val).unwrap();
     use Split::*;
-    assert_eq!(summary(find(&l, "Celeb-real/id0_0001")), (0, "real", vec![Test]));
+    assert_eq!(
+        summary(find(&l, "Celeb-real/id0_0001")),
+        (0, "real", vec![Test])
+    );
     assert_eq!(
         summary(find(&l, "Celeb-synthesis/id1_id0_0000")),
         (1, "Celeb-synthesis", vec![Test])
     );
-    assert_eq!(summary(find(&l, "YouTube-real/00001")), (0, "real", vec![Test]));
-    assert_eq!(summary(find(&l, "Celeb-real/id0_0000")), (0, "real", vec![Val]));
+    assert_eq!(
+        summary(find(&l, "YouTube-real/00001")),
+        (0, "real", vec![Test])
+    );
+    assert_eq!(
+        summary(find(&l, "Celeb-real/id0_0000")),
+        (0, "real", vec![Val])
+    );
     assert_eq!(l.skipped.len(), 1);
     assert_eq!(
         (l.skipped[0].source.as_str(), l.skipped[0].reason),
@@ -160,12 +181,19 @@ fn celebdf_reads_the_test_list_with_its_own_label_convention() {
         );
     }
     // A list that uses 1 for fake is caught, naming the line.
-    write(r, "List_of_testing_videos.txt", "0 Celeb-real/id0_0001.mp4\n1 Celeb-synthesis/id1_id0_0000.mp4\n");
+    write(
+        r,
+        "List_of_testing_videos.txt",
+        "0 Celeb-real/id0_0001.mp4\n1 Celeb-synthesis/id1_id0_0000.mp4\n",
+    );
     let e = Layout::CelebDf
         .list(r, &ListOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("List_of_testing_videos.txt:1") && e.contains("1 for real"), "{e}");
+    assert!(
+        e.contains("List_of_testing_videos.txt:1") && e.contains("1 for real"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -188,9 +216,15 @@ fn dffd_reads_source_and_split_folders() {
     assert_eq!(l.items.len(), 6);
     assert_eq!(summary(find(&l, "ffhq/00001")), (0, "real", vec![Train]));
     assert_eq!(summary(find(&l, "ffhq/00002")), (0, "real", vec![Val]));
-    assert_eq!(summary(find(&l, "celeba_2w/000003")), (0, "real", vec![Test]));
+    assert_eq!(
+        summary(find(&l, "celeba_2w/000003")),
+        (0, "real", vec![Test])
+    );
     assert_eq!(summary(find(&l, "faceapp/a")), (1, "faceapp", vec![Test]));
-    assert_eq!(summary(find(&l, "stylegan_ffhq/b")), (1, "stylegan_ffhq", vec![Train]));
+    assert_eq!(
+        summary(find(&l, "stylegan_ffhq/b")),
+        (1, "stylegan_ffhq", vec![Train])
+    );
     assert_eq!(summary(find(&l, "pggan_v1/c")), (1, "pggan_v1", vec![Val]));
     assert!(matches!(find(&l, "faceapp/a").source, Source::Image(_)));
 }
@@ -215,7 +249,9 @@ fn deepfakebench_index_with_and_without_compression_level() {
         "Mystery_Real": {"train": {"m": {"label": "Mystery_Real", "frames": ["m/0.png"]}}, "val": {}, "test": {}}}}"#;
     write(r, "dataset_json/FF-DF.json", ff);
     write(r, "dataset_json/Celeb-DF-v2.json", celeb);
-    let l = Layout::DeepfakeBench.list(r, &ListOptions::default()).unwrap();
+    let l = Layout::DeepfakeBench
+        .list(r, &ListOptions::default())
+        .unwrap();
     use Split::*;
     let real = find(&l, "FF-real/000");
     assert_eq!(summary(real), (0, "real", vec![Train]));
@@ -231,12 +267,18 @@ fn deepfakebench_index_with_and_without_compression_level() {
         fake.source,
         Source::Frames(vec![r.join("a/0.png"), PathBuf::from("/abs/1.png")])
     );
-    assert_eq!(summary(find(&l, "CelebDFv2_real/id0_0000")), (0, "real", vec![Test]));
+    assert_eq!(
+        summary(find(&l, "CelebDFv2_real/id0_0000")),
+        (0, "real", vec![Test])
+    );
     assert_eq!(
         summary(find(&l, "DFD_fake/01_02__x")),
         (1, "DeepFakeDetection", vec![Train, Val, Test])
     );
-    assert_eq!(summary(find(&l, "Mystery_Real/m")), (0, "real", vec![Train]));
+    assert_eq!(
+        summary(find(&l, "Mystery_Real/m")),
+        (0, "real", vec![Train])
+    );
     assert_eq!(l.items.len(), 5);
     let c40 = ListOptions {
         quality: "c40".into(),
@@ -245,7 +287,10 @@ fn deepfakebench_index_with_and_without_compression_level() {
     };
     let l = Layout::DeepfakeBench.list(r, &c40).unwrap();
     assert_eq!(l.items.len(), 1);
-    assert_eq!(find(&l, "FF-real/000").source, Source::Frames(vec![r.join("x/1.png")]));
+    assert_eq!(
+        find(&l, "FF-real/000").source,
+        Source::Frames(vec![r.join("x/1.png")])
+    );
 }
 
 #[test]
@@ -285,12 +330,18 @@ fn folder_groups_share_a_split() {
             ]
         );
         assert_eq!(find(&l, "real/a").splits, find(&l, "M1/a").splits);
-        assert_eq!(find(&l, "real/person1/x").splits, find(&l, "M1/person1/z").splits);
+        assert_eq!(
+            find(&l, "real/person1/x").splits,
+            find(&l, "M1/person1/z").splits
+        );
         assert_eq!(summary(find(&l, "M1/a")).0, 1);
         assert_eq!(find(&l, "M1/a").domain, "M1");
         assert_eq!(
             find(&l, "real/clip").source,
-            Source::Frames(vec![r.join("real/clip/0001.png"), r.join("real/clip/0002.png")])
+            Source::Frames(vec![
+                r.join("real/clip/0001.png"),
+                r.join("real/clip/0002.png")
+            ])
         );
     }
     let e = Layout::Folder

@@ -98,7 +98,9 @@ impl FromStr for Layout {
         Layout::ALL
             .into_iter()
             .find(|l| l.as_str() == s)
-            .ok_or_else(|| format!("unknown layout `{s}` (ffpp, celebdf, dffd, deepfakebench, folder)"))
+            .ok_or_else(|| {
+                format!("unknown layout `{s}` (ffpp, celebdf, dffd, deepfakebench, folder)")
+            })
     }
 }
 

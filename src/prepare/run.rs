@@ -72,7 +72,9 @@ impl Default for PrepareOptions {
 pub enum Progress {
     Total(usize),
     /// An item finished; `frames` were decoded for it (0 when reused from a previous run).
-    Done { frames: usize },
+    Done {
+        frames: usize,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -206,7 +208,9 @@ fn load_or_prepare(
     detector: &dyn FaceDetector,
 ) -> Result<Part> {
     let part = out.join("parts").join(format!("{}.jsonl", item.video));
-    let part_skips = out.join("parts").join(format!("{}.skipped.jsonl", item.video));
+    let part_skips = out
+        .join("parts")
+        .join(format!("{}.skipped.jsonl", item.video));
     if part.is_file() && part_skips.is_file() {
         return Ok(Part {
             records: Manifest::read(&part)?.records,
@@ -358,7 +362,12 @@ impl Job<'_> {
                 .filter(|d| d.prob >= self.opts.min_prob)
                 .collect();
             if scored.is_empty() {
-                self.skip(&source, Some(index), Reason::NoFace, "no face detected".into());
+                self.skip(
+                    &source,
+                    Some(index),
+                    Reason::NoFace,
+                    "no face detected".into(),
+                );
                 continue;
             }
             let largest = scored.iter().map(Detection::min_side).fold(0.0, f32::max);
@@ -387,7 +396,13 @@ impl Job<'_> {
                     Faces::All => format!("{index:05}_{k}.png"),
                 };
                 let rel = format!("faces/{}/{name}", self.item.video);
-                let crop = align_or_crop(frame, d.bbox, &d.landmarks, self.opts.size, self.opts.margin);
+                let crop = align_or_crop(
+                    frame,
+                    d.bbox,
+                    &d.landmarks,
+                    self.opts.size,
+                    self.opts.margin,
+                );
                 save_png(&self.out.join(&rel), &crop.image)?;
                 for &split in &self.item.splits {
                     let mut r = Record::new(
@@ -413,10 +428,13 @@ impl Job<'_> {
 
 fn save_png(path: &Path, img: &RgbImage) -> Result<()> {
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|source| Error::Image {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|source| Error::Image {
+        path: path.to_path_buf(),
+        source,
+    })?;
     write_atomic(path, &bytes)
 }
