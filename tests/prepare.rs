@@ -3,6 +3,7 @@
 //! stand-in detector of `prepare_support` (the MTCNN runs are in `prepare_mtcnn.rs`).
 mod prepare_support;
 
+use crossdf::face::FaceDetector;
 use crossdf::manifest::{Manifest, Split};
 use crossdf::media::FrameSelection;
 use crossdf::prepare::run::Faces;
@@ -23,7 +24,7 @@ fn opts(layout: Layout, frames: usize) -> PrepareOptions {
     }
 }
 
-fn run(root: &Path, out: &Path, o: &PrepareOptions, det: &PanDetector) -> Summary {
+fn run(root: &Path, out: &Path, o: &PrepareOptions, det: &dyn FaceDetector) -> Summary {
     let done = AtomicUsize::new(0);
     let total = AtomicUsize::new(0);
     let s = prepare(root, out, o, det, &|p| match p {
@@ -278,7 +279,12 @@ fn deepfakebench_frames_and_folder_layout() {
     for k in 0..6 {
         let rel = format!("FaceForensics++/original_sequences/youtube/c23/frames/000/{k:03}.png");
         std::fs::create_dir_all(root.join(&rel).parent().unwrap()).unwrap();
-        frame(&c[0], k).save(root.join(&rel)).unwrap();
+        // Extracted frames may differ in size: frame 3 is cut 8 px shorter.
+        let mut f = frame(&c[0], k);
+        if k == 3 {
+            f = image::imageops::crop_imm(&f, 0, 0, WINDOW, WINDOW - 8).to_image();
+        }
+        f.save(root.join(&rel)).unwrap();
         frames.push(rel.replace('/', "\\\\"));
     }
     let list = frames

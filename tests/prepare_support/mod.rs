@@ -169,3 +169,19 @@ impl FaceDetector for PanDetector {
             .collect())
     }
 }
+
+/// A detector that fails when a batch mixes frame sizes (as MTCNN's batched pass does), and
+/// otherwise behaves like `inner`.
+pub struct SameSizeBatches<D>(pub D);
+
+impl<D: FaceDetector> FaceDetector for SameSizeBatches<D> {
+    fn detect_batch(&self, frames: &[RgbImage]) -> crossdf::Result<Vec<Vec<Detection>>> {
+        if frames
+            .windows(2)
+            .any(|w| w[0].dimensions() != w[1].dimensions())
+        {
+            return Err(crossdf::Error::invalid("batch mixes frame sizes"));
+        }
+        self.0.detect_batch(frames)
+    }
+}
