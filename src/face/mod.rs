@@ -1,10 +1,12 @@
 //! Faces in photos and frames: detections (box, score, five landmarks) and their alignment
 //! into fixed-size crops.
 pub mod align;
+pub mod mtcnn;
 
 pub use align::{
     align, align_or_crop, similarity_transform, template, Aligned, Landmarks, Similarity,
 };
+pub use mtcnn::{Mtcnn, MtcnnConfig};
 
 /// One detected face, in photo pixels (MTCNN's output, also the interim fixture's format).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -1,0 +1,240 @@
+//! The cascade: pyramid -> P-Net -> 24x24 crops -> R-Net -> 48x48 crops -> O-Net, in the order
+//! and with the tensor operations facenet-pytorch uses, so resampling and normalisation give
+//! the same numbers (same libtorch kernels); box arithmetic lives in `boxes`.
+use super::boxes::{self, Candidate, Overlap};
+use super::Mtcnn;
+use crate::error::Result;
+use crate::face::Detection;
+use image::RgbImage;
+use tch::{Device, Kind, Tensor};
+
+/// facenet feeds R- and O-Net at most this many crops at a time.
+const CHUNK: i64 = 512;
+/// NMS overlap thresholds: within a pyramid level, across levels, after R-Net, after O-Net.
+const NMS_LEVEL: f64 = 0.5;
+const NMS_PYRAMID: f64 = 0.7;
+const NMS_RNET: f64 = 0.7;
+const NMS_ONET: f64 = 0.7;
+
+pub(super) fn detect(m: &Mtcnn, imgs: &[RgbImage]) -> Result<Vec<Vec<Detection>>> {
+    let mut out = vec![Vec::new(); imgs.len()];
+    let (w, h) = imgs[0].dimensions();
+    let (w, h) = (w as usize, h as usize);
+    if w == 0 || h == 0 {
+        return Ok(out);
+    }
+    let batch = image_batch(imgs, m.device)?;
+    let c = stage_p(m, &batch, h, w)?;
+    let c = if c.is_empty() {
+        c
+    } else {
+        stage_r(m, &batch, c, h, w)?
+    };
+    let faces = if c.is_empty() {
+        Vec::new()
+    } else {
+        stage_o(m, &batch, c, h, w)?
+    };
+    for (image, d) in faces {
+        out[image].push(d);
+    }
+    for dets in &mut out {
+        let area = |d: &Detection| (d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1]);
+        dets.sort_by(|a, b| area(b).total_cmp(&area(a)));
+    }
+    Ok(out)
+}
+
+/// `[N, 3, H, W]` float pixel values 0..255, viewed from NHWC bytes exactly as facenet's
+/// `permute(0, 3, 1, 2).type(float)` (so kernels see the same channels-last strides).
+pub(super) fn image_batch(imgs: &[RgbImage], device: Device) -> Result<Tensor> {
+    let (w, h) = imgs[0].dimensions();
+    let mut bytes = Vec::with_capacity(imgs.len() * (w * h * 3) as usize);
+    for img in imgs {
+        bytes.extend_from_slice(img.as_raw());
+    }
+    let t = Tensor::from_slice(&bytes)
+        .f_view([imgs.len() as i64, h as i64, w as i64, 3])?
+        .to_device(device)
+        .permute([0, 3, 1, 2]);
+    Ok(t.to_kind(Kind::Float))
+}
+
+fn normalise(x: &Tensor) -> Tensor {
+    (x - 127.5) * 0.0078125
+}
+
+fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
+    let flat = t.to_device(Device::Cpu).contiguous().flatten(0, -1);
+    Ok(Vec::<f32>::try_from(&flat)?)
+}
+
+/// Stage 1: P-Net on every pyramid level (all images at once), NMS per level and across
+/// levels, calibration, squaring.
+fn stage_p(m: &Mtcnn, batch: &Tensor, h: usize, w: usize) -> Result<Vec<Candidate>> {
+    let cfg = &m.config;
+    let n = batch.size()[0] as usize;
+    let mut all = Vec::new();
+    for scale in boxes::pyramid(h, w, cfg.min_face_size, cfg.factor) {
+        let (lh, lw) = boxes::level_size(h, w, scale);
+        let x = normalise(&batch.adaptive_avg_pool2d([lh, lw]));
+        let out = m.pnet.forward(&x);
+        let size = out.prob.size();
+        let (oh, ow) = (size[2] as usize, size[3] as usize);
+        let prob = to_vec(&out.prob.select(1, 1))?;
+        let reg = to_vec(&out.reg)?;
+        let plane = oh * ow;
+        let mut level = Vec::new();
+        for i in 0..n {
+            level.extend(boxes::proposals(
+                i,
+                &prob[i * plane..(i + 1) * plane],
+                &reg[i * 4 * plane..(i + 1) * 4 * plane],
+                (oh, ow),
+                scale,
+                cfg.thresholds[0],
+            ));
+        }
+        let keep = boxes::nms(&level, NMS_LEVEL, Overlap::Union);
+        all.extend(keep.into_iter().map(|k| level[k]));
+    }
+    let keep = boxes::nms(&all, NMS_PYRAMID, Overlap::Union);
+    Ok(keep
+        .into_iter()
+        .map(|k| {
+            let mut c = all[k];
+            boxes::calibrate(&mut c);
+            boxes::rerec(&mut c);
+            c
+        })
+        .collect())
+}
+
+/// Stage 2: R-Net on 24x24 crops, threshold, NMS, calibration, squaring.
+fn stage_r(
+    m: &Mtcnn,
+    batch: &Tensor,
+    cands: Vec<Candidate>,
+    h: usize,
+    w: usize,
+) -> Result<Vec<Candidate>> {
+    let (crops, cands) = crop(batch, cands, 24, h, w)?;
+    let Some(crops) = crops else {
+        return Ok(Vec::new());
+    };
+    let (mut reg, mut prob) = (Vec::new(), Vec::new());
+    for x in chunks(&crops) {
+        let out = m.rnet.forward(&x);
+        reg.extend(to_vec(&out.reg)?);
+        prob.extend(to_vec(&out.prob)?);
+    }
+    let passed: Vec<Candidate> = cands
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| prob[2 * k + 1] > m.config.thresholds[1])
+        .map(|(k, c)| Candidate {
+            score: prob[2 * k + 1],
+            reg: [reg[4 * k], reg[4 * k + 1], reg[4 * k + 2], reg[4 * k + 3]],
+            ..*c
+        })
+        .collect();
+    let keep = boxes::nms(&passed, NMS_RNET, Overlap::Union);
+    Ok(keep
+        .into_iter()
+        .map(|k| {
+            let mut c = passed[k];
+            boxes::bbreg(&mut c);
+            boxes::rerec(&mut c);
+            c
+        })
+        .collect())
+}
+
+/// Stage 3: O-Net on 48x48 crops, threshold, landmarks (on the box O-Net saw), calibration,
+/// NMS by the smaller area. Returns `(image, face)` in descending score order.
+fn stage_o(
+    m: &Mtcnn,
+    batch: &Tensor,
+    cands: Vec<Candidate>,
+    h: usize,
+    w: usize,
+) -> Result<Vec<(usize, Detection)>> {
+    let (crops, cands) = crop(batch, cands, 48, h, w)?;
+    let Some(crops) = crops else {
+        return Ok(Vec::new());
+    };
+    let (mut reg, mut lms, mut prob) = (Vec::new(), Vec::new(), Vec::new());
+    for x in chunks(&crops) {
+        let out = m.onet.forward(&x);
+        reg.extend(to_vec(&out.reg)?);
+        lms.extend(to_vec(&out.landmarks)?);
+        prob.extend(to_vec(&out.prob)?);
+    }
+    let mut passed = Vec::new();
+    let mut points = Vec::new();
+    for (k, c) in cands.iter().enumerate() {
+        let score = prob[2 * k + 1];
+        if score <= m.config.thresholds[2] {
+            continue;
+        }
+        points.push(boxes::landmarks(&c.bbox, &lms[10 * k..10 * k + 10]));
+        let mut c = Candidate {
+            score,
+            reg: [reg[4 * k], reg[4 * k + 1], reg[4 * k + 2], reg[4 * k + 3]],
+            ..*c
+        };
+        boxes::bbreg(&mut c);
+        passed.push(c);
+    }
+    let keep = boxes::nms(&passed, NMS_ONET, Overlap::Min);
+    Ok(keep
+        .into_iter()
+        .map(|k| {
+            let c = &passed[k];
+            let d = Detection {
+                bbox: c.bbox,
+                prob: c.score,
+                landmarks: points[k],
+            };
+            (c.image, d)
+        })
+        .collect())
+}
+
+/// Each candidate's clipped window resampled to `size` x `size` with torch's `area` mode
+/// (adaptive average pooling, facenet's `imresample`), normalised and stacked. Candidates whose
+/// box lies wholly outside the image are dropped (facenet skips their crops).
+fn crop(
+    batch: &Tensor,
+    cands: Vec<Candidate>,
+    size: i64,
+    h: usize,
+    w: usize,
+) -> Result<(Option<Tensor>, Vec<Candidate>)> {
+    let mut tiles = Vec::with_capacity(cands.len());
+    let mut kept = Vec::with_capacity(cands.len());
+    for c in cands {
+        let Some(win) = boxes::window(&c.bbox, w, h) else {
+            continue;
+        };
+        let tile = batch
+            .f_get(c.image as i64)?
+            .f_narrow(1, win.y0 as i64, (win.y1 - win.y0) as i64)?
+            .f_narrow(2, win.x0 as i64, (win.x1 - win.x0) as i64)?
+            .unsqueeze(0)
+            .adaptive_avg_pool2d([size, size]);
+        tiles.push(tile);
+        kept.push(c);
+    }
+    if tiles.is_empty() {
+        return Ok((None, kept));
+    }
+    Ok((Some(normalise(&Tensor::f_cat(&tiles, 0)?)), kept))
+}
+
+fn chunks(x: &Tensor) -> impl Iterator<Item = Tensor> + '_ {
+    let n = x.size()[0];
+    (0..n)
+        .step_by(CHUNK as usize)
+        .map(move |i| x.narrow(0, i, CHUNK.min(n - i)))
+}
