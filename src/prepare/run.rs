@@ -418,6 +418,13 @@ impl Job<'_> {
                         split,
                     );
                     r.extra.insert("frame".into(), index.into());
+                    // The detector's box in frame pixels (0.1 px), to trace a crop back.
+                    let bbox: Vec<f64> = d
+                        .bbox
+                        .iter()
+                        .map(|&v| (v as f64 * 10.0).round() / 10.0)
+                        .collect();
+                    r.extra.insert("box".into(), bbox.into());
                     if self.opts.faces == Faces::All {
                         r.extra.insert("face".into(), k.into());
                     }

@@ -26,10 +26,20 @@ pub struct Clip {
 
 /// Faces 45-90 px tall whose panning window stays inside the photo.
 pub fn clips(n: usize) -> Vec<Clip> {
+    select_clips(n, false)
+}
+
+/// As [`clips`], and no other face of the photo near the window (for a real detector,
+/// which would see the neighbours too).
+pub fn isolated_clips(n: usize) -> Vec<Clip> {
+    select_clips(n, true)
+}
+
+fn select_clips(n: usize, isolated: bool) -> Vec<Clip> {
     let cache = crossdf::assets::cache_root().unwrap();
     let faces: Vec<SourceFace> = crossdf::synth::registry_faces(&cache).unwrap();
     let mut out = Vec::new();
-    for f in faces {
+    for f in &faces {
         let [x1, y1, x2, y2] = f.detection.bbox;
         if !(45.0..=90.0).contains(&f.detection.min_side()) {
             continue;
@@ -40,6 +50,20 @@ pub fn clips(n: usize) -> Vec<Clip> {
         let (w, h) = f.photo.dimensions();
         if x0 < 0.0 || y0 < 0.0 || x0 as u32 + WINDOW + FRAMES * PAN >= w || y0 as u32 + WINDOW >= h
         {
+            continue;
+        }
+        // No other face of the photo may show in the window, so the face is the only one.
+        let (wx0, wx1) = (x0 - 30.0, x0 + (WINDOW + FRAMES * PAN) as f32 + 30.0);
+        let (wy0, wy1) = (y0 - 30.0, y0 + WINDOW as f32 + 30.0);
+        let crowded = faces.iter().any(|g| {
+            let [a, b, c, d] = g.detection.bbox;
+            let (gx, gy) = ((a + c) / 2.0, (b + d) / 2.0);
+            g.photo_name == f.photo_name
+                && g.identity != f.identity
+                && (wx0..wx1).contains(&gx)
+                && (wy0..wy1).contains(&gy)
+        });
+        if isolated && crowded {
             continue;
         }
         out.push(Clip {

@@ -18,6 +18,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // One variant per subcommand, in the order a user runs them.
+    /// Aligned faces and a manifest from FF++, Celeb-DF, DFFD, DeepfakeBench or plain folders
+    Prepare(commands::prepare::Args),
     /// Build the synthetic cross-domain benchmark (real registry photos + procedural forgeries)
     Synth(commands::synth::Args),
     /// Train DID, an ablation (no-dom, no-mi) or the BCE baseline on a manifest
@@ -38,6 +40,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Prepare(args) => commands::prepare::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),

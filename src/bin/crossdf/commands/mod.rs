@@ -4,5 +4,6 @@ pub mod demo;
 pub mod eval;
 pub mod manifest;
 pub mod metrics;
+pub mod prepare;
 pub mod synth;
 pub mod train;
