@@ -1,36 +1,44 @@
 #!/usr/bin/env bash
 # Sourced by scripts/setup.sh only when `ffmpeg` or `ffprobe` is missing: crossdf decodes
-# videos by running Debian's ffmpeg/ffprobe as subprocesses (src/media/video.rs).
-# Installs the `ffmpeg` package with apt (as root, or through sudo); otherwise says what
-# to install. Never fails the set-up: only `crossdf prepare` on videos needs it.
+# videos by running FFmpeg's command-line tools as subprocesses (src/media/video.rs).
+# Installs Debian's `ffmpeg` package with apt-get (as root, or through passwordless sudo);
+# otherwise prints what to install. Never fails the set-up: only video decoding needs it.
+
+crossdf_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    env DEBIAN_FRONTEND=noninteractive "$@"
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo -n env DEBIAN_FRONTEND=noninteractive "$@"
+  else
+    return 2
+  fi
+}
 
 crossdf_install_ffmpeg() {
-  local apt=(apt-get install -y --no-install-recommends ffmpeg)
+  local hint="apt-get update && apt-get install -y --no-install-recommends ffmpeg"
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "crossdf setup: ffmpeg/ffprobe not found and apt-get is not available;" >&2
+    echo "crossdf setup: ffmpeg/ffprobe not found and there is no apt-get here;" >&2
     echo "  install FFmpeg (ffmpeg and ffprobe on PATH) to prepare video datasets." >&2
     return 1
   fi
-  local sudo=()
-  if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-      sudo=(sudo -n)
-    else
-      echo "crossdf setup: ffmpeg/ffprobe not found; run as root (or with sudo):" >&2
-      echo "  apt-get update && ${apt[*]}" >&2
-      return 1
-    fi
+  if ! crossdf_as_root true; then
+    echo "crossdf setup: ffmpeg/ffprobe not found; as root (or with sudo) run:" >&2
+    echo "  $hint" >&2
+    return 1
   fi
   echo "crossdf setup: installing Debian's ffmpeg (video decoding for crossdf prepare)" >&2
-  # Try without refreshing the package lists first: a fresh image often has them already.
-  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" "${apt[@]}" >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get update -qq >/dev/null 2>&1 || true
-    if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" "${apt[@]}" >/dev/null; then
-      echo "crossdf setup: could not install ffmpeg with apt-get; install it by hand." >&2
+  # Fresh images often have no package lists yet: refresh them only when the install fails.
+  if ! crossdf_as_root apt-get install -y -q --no-install-recommends ffmpeg >/dev/null 2>&1; then
+    crossdf_as_root apt-get update -q >/dev/null 2>&1 || true
+    if ! crossdf_as_root apt-get install -y -q --no-install-recommends ffmpeg >/dev/null; then
+      echo "crossdf setup: apt-get could not install ffmpeg; install it by hand: $hint" >&2
       return 1
     fi
   fi
-  command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1
+  if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then
+    echo "crossdf setup: ffmpeg was installed but ffmpeg/ffprobe are not on PATH" >&2
+    return 1
+  fi
 }
 
 if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; then

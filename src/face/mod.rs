@@ -34,3 +34,14 @@ pub trait FaceDetector: Send + Sync {
     /// One list of detections per frame, in frame order.
     fn detect_batch(&self, frames: &[image::RgbImage]) -> crate::Result<Vec<Vec<Detection>>>;
 }
+
+/// MTCNN behind a lock: tch tensors are not `Sync`, and one call at a time keeps libtorch's
+/// own threads busy anyway (the prepare jobs still decode, align and write in parallel).
+impl FaceDetector for std::sync::Mutex<Mtcnn> {
+    fn detect_batch(&self, frames: &[image::RgbImage]) -> crate::Result<Vec<Vec<Detection>>> {
+        let mtcnn = self
+            .lock()
+            .map_err(|_| crate::Error::invalid("MTCNN: a detector call panicked earlier"))?;
+        mtcnn.detect_batch(frames)
+    }
+}

@@ -347,13 +347,18 @@ impl Job<'_> {
         }
         self.frames_decoded += batch.len();
         let (indices, frames): (Vec<u64>, Vec<RgbImage>) = batch.into_iter().unzip();
-        let found = self.detector.detect_batch(&frames)?;
-        if found.len() != frames.len() {
-            return Err(Error::invalid(format!(
-                "the face detector returned {} results for {} frames",
-                found.len(),
-                frames.len()
-            )));
+        // A batch holds frames of one size (extracted-frame folders can mix sizes).
+        let mut found = Vec::with_capacity(frames.len());
+        for group in frames.chunk_by(|a, b| a.dimensions() == b.dimensions()) {
+            let dets = self.detector.detect_batch(group)?;
+            if dets.len() != group.len() {
+                return Err(Error::invalid(format!(
+                    "the face detector returned {} results for {} frames",
+                    dets.len(),
+                    group.len()
+                )));
+            }
+            found.extend(dets);
         }
         let source = self.item.source.path();
         for ((index, frame), dets) in indices.into_iter().zip(&frames).zip(found) {
@@ -413,6 +418,13 @@ impl Job<'_> {
                         split,
                     );
                     r.extra.insert("frame".into(), index.into());
+                    // The detector's box in frame pixels (0.1 px), to trace a crop back.
+                    let bbox: Vec<f64> = d
+                        .bbox
+                        .iter()
+                        .map(|&v| (v as f64 * 10.0).round() / 10.0)
+                        .collect();
+                    r.extra.insert("box".into(), bbox.into());
                     if self.opts.faces == Faces::All {
                         r.extra.insert("face".into(), k.into());
                     }

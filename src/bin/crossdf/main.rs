@@ -18,6 +18,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // One variant per subcommand, in the order a user runs them.
+    /// Aligned faces and a manifest from FF++, Celeb-DF, DFFD, DeepfakeBench or plain folders
+    Prepare(commands::prepare::Args),
     /// Build the synthetic cross-domain benchmark (real registry photos + procedural forgeries)
     Synth(commands::synth::Args),
     /// Detect faces (MTCNN) in an image: boxes, scores, landmarks, aligned crops
@@ -45,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Prepare(args) => commands::prepare::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Faces(args) => commands::faces::run(args),
         Command::Train(args) => commands::train::run(args),

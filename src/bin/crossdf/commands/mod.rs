@@ -5,6 +5,7 @@ pub mod eval;
 pub mod faces;
 pub mod manifest;
 pub mod metrics;
+pub mod prepare;
 pub mod report;
 pub mod synth;
 pub mod train;
