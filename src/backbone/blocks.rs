@@ -13,11 +13,15 @@ pub enum Act {
 }
 
 impl Act {
-    pub fn apply(self, x: Tensor) -> Tensor {
-        match self {
-            Act::Identity => x,
-            Act::Relu6 => x.relu6(),
-            Act::Silu => x.silu(),
+    /// In place when no gradient is recorded (as torchvision's `inplace=True`): one large
+    /// allocation fewer per layer, a visible share of the mobile blocks' CPU time.
+    pub fn apply(self, mut x: Tensor) -> Tensor {
+        match (self, !x.requires_grad()) {
+            (Act::Identity, _) => x,
+            (Act::Relu6, true) => x.relu6_(),
+            (Act::Relu6, false) => x.relu6(),
+            (Act::Silu, true) => x.silu_(),
+            (Act::Silu, false) => x.silu(),
         }
     }
 }
@@ -252,9 +256,13 @@ impl FusedMbConv {
     }
 }
 
-fn add_residual(y: Tensor, x: &Tensor, residual: Option<f64>, train: bool) -> Tensor {
+fn add_residual(mut y: Tensor, x: &Tensor, residual: Option<f64>, train: bool) -> Tensor {
     match residual {
-        Some(p) => drop_path(&y, p, train) + x,
+        Some(p) if train || y.requires_grad() || x.requires_grad() => drop_path(&y, p, train) + x,
+        Some(_) => {
+            y += x;
+            y
+        }
         None => y,
     }
 }
