@@ -21,3 +21,4 @@ pub mod layers;
 pub mod report;
 pub mod synth;
 pub mod train;
+pub mod weights;

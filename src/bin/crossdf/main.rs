@@ -33,6 +33,9 @@ enum Command {
     Manifest(commands::manifest::ManifestCmd),
     /// Compute AUC, EER, AP and accuracy (frame and video level) from a scores file
     Metrics(commands::metrics::Args),
+    /// Fetch registry weights, list them, or inspect a weight file
+    #[command(subcommand)]
+    Weights(commands::weights::WeightsCmd),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
         Command::Metrics(args) => commands::metrics::run(args),
+        Command::Weights(cmd) => commands::weights::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,3 +6,4 @@ pub mod manifest;
 pub mod metrics;
 pub mod synth;
 pub mod train;
+pub mod weights;
