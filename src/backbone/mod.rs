@@ -5,6 +5,7 @@ pub mod efficientnet_lite;
 pub mod efficientnet_v2;
 pub mod imagenet;
 pub mod mobilenet_v2;
+pub mod pretrained;
 pub mod resnet;
 
 use crate::error::{Error, Result};

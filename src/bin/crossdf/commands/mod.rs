@@ -7,3 +7,4 @@ pub mod metrics;
 pub mod synth;
 pub mod train;
 pub mod weights;
+pub mod weights_check;
