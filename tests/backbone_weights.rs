@@ -39,6 +39,12 @@ fn efficientnet_lite0_registry_weights_give_pytorchs_imagenet_logits() {
 }
 
 #[test]
+fn efficientnet_lite1_and_lite2_registry_weights_give_pytorchs_imagenet_logits() {
+    assert_imagenet_logits("efficientnet-lite1", BackboneKind::EfficientnetLite1);
+    assert_imagenet_logits("efficientnet-lite2", BackboneKind::EfficientnetLite2);
+}
+
+#[test]
 fn mobilenet_v2_registry_weights_give_torchvisions_imagenet_logits() {
     assert_imagenet_logits("mobilenet_v2", BackboneKind::MobilenetV2);
 }
