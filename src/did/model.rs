@@ -147,9 +147,10 @@ impl DidModel {
         })
     }
 
-    /// `I_X` for gray faces [N, 1, S, S] in [0, 1].
+    /// `I_X` for gray faces [N, 1, S, S] in [0, 1], replicated to RGB and normalised with
+    /// the statistics the backbone's pretrained weights expect.
     pub fn i_x(&self, x_gray: &Tensor, train: bool) -> Tensor {
-        let x = crate::data::image::normalise_imagenet(x_gray);
+        let x = self.g.normalise(x_gray);
         self.g.features(&x, train)
     }
 

@@ -62,6 +62,11 @@ impl Default for ScheduleConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     pub seed: u64,
+    /// Initial weights of the backbone `G` (a `.pth`/`.safetensors` state dict in the
+    /// backbone's reference names, e.g. torchvision's; its classifier is ignored). Without
+    /// it `G` starts from random weights. A resumed run takes its weights from the checkpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weights: Option<std::path::PathBuf>,
     pub model: ModelConfig,
     pub loss: LossConfig,
     pub optim: OptimConfig,

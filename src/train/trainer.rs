@@ -131,6 +131,14 @@ pub fn train(
         truncate_log(&run.log(), start_step)?;
         truncate_log(&run.epochs(), start_step)?;
     } else {
+        if let Some(w) = &cfg.weights {
+            crate::backbone::pretrained::load_backbone(
+                &mut vs,
+                "backbone.",
+                cfg.model.backbone,
+                w,
+            )?;
+        }
         for p in [run.log(), run.epochs()] {
             let _ = std::fs::remove_file(p);
         }

@@ -12,3 +12,4 @@ pub mod serve;
 pub mod synth;
 pub mod train;
 pub mod weights;
+pub mod weights_check;

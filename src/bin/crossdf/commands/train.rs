@@ -28,9 +28,16 @@ pub struct Args {
     /// did | no-dom | no-mi | bce
     #[arg(long)]
     variant: Option<Variant>,
-    /// resnet18 | resnet50 | resnet-tiny
+    /// resnet18 | resnet50 | efficientnet-v2-{s,m,l} | efficientnet-lite{0,1,2} | mobilenet-v2
+    /// (and the small test variants resnet-tiny, efficientnet-v2-tiny, efficientnet-lite-tiny,
+    /// mobilenet-v2-tiny)
     #[arg(long)]
     backbone: Option<BackboneKind>,
+    /// Initial backbone weights: a state dict in the backbone's reference names (torchvision's
+    /// resnet50 / efficientnet_v2_l .pth, a registry name's file from `crossdf weights fetch`);
+    /// the classifier head in it is ignored
+    #[arg(long)]
+    weights: Option<PathBuf>,
     /// Weight of BCE in L_cls = alpha BCE + (1 - alpha) L_AUC
     #[arg(long)]
     alpha: Option<f64>,
@@ -84,6 +91,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     set!(cfg.schedule.steps_per_epoch, a.steps_per_epoch);
     set!(cfg.optim.lr, a.lr);
     set!(cfg.seed, a.seed);
+    if let Some(w) = a.weights {
+        cfg.weights = Some(w);
+    }
     if a.domain_balanced {
         cfg.data.balance = Balance::ClassDomain;
     }

@@ -12,6 +12,8 @@ pub enum WeightsCmd {
     List,
     /// Print every tensor of a .pth/.pt/.safetensors file: name, shape, dtype
     Inspect(InspectArgs),
+    /// ImageNet top-5 of a photo with registry weights or a file, through its backbone
+    Check(super::weights_check::Args),
 }
 
 #[derive(clap::Args)]
@@ -29,6 +31,7 @@ pub struct InspectArgs {
 pub fn run(cmd: WeightsCmd) -> anyhow::Result<()> {
     let mut out = String::new();
     match cmd {
+        WeightsCmd::Check(args) => return super::weights_check::run(args),
         WeightsCmd::Fetch(args) => {
             let path = weights::fetch(&args.name)?;
             writeln!(out, "{}", path.display())?;
