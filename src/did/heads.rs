@@ -1,12 +1,13 @@
 //! Classifier `C` (real/fake logit from GAP(I_df)) and domain classifier `C_bar`
 //! (k+1 domain logits from GAP(I_dom)).
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 const HIDDEN: i64 = 512;
 
+/// Keeps the features' kind, so a float64 model (the reference test) stays float64.
 fn gap(x: &Tensor) -> Tensor {
-    x.mean_dim([2, 3].as_slice(), false, Kind::Float)
+    x.mean_dim([2, 3].as_slice(), false, x.kind())
 }
 
 #[derive(Debug)]

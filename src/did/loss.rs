@@ -3,7 +3,7 @@
 use super::mi::jsd_bound;
 use super::model::{DidOutput, Variant};
 use serde::{Deserialize, Serialize};
-use tch::{Kind, Reduction, Tensor};
+use tch::{Reduction, Tensor};
 
 /// Loss weights and the AUC surrogate's shape; defaults are the paper's (section IV-A).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -36,14 +36,14 @@ impl Default for LossConfig {
 /// minus sign outside the power; it belongs inside (with p = 2 the printed form would
 /// reward violations). 0 for a batch holding one class only.
 pub fn auc_loss(scores: &Tensor, labels: &Tensor, gamma: f64, p: f64) -> Tensor {
-    let fake = labels.gt(0.5).to_kind(Kind::Float);
+    let fake = labels.gt(0.5).to_kind(scores.kind());
     let real: Tensor = 1.0 - &fake;
     let pairs = fake.unsqueeze(1) * real.unsqueeze(0);
-    let n_pairs = pairs.sum(Kind::Float);
+    let n_pairs = pairs.sum(scores.kind());
     let diff = scores.unsqueeze(1) - scores.unsqueeze(0);
     let e = (gamma - diff).relu().pow_tensor_scalar(p) * &pairs;
     // clamp keeps 0/0 out of the one-class case; the sum is 0 there anyway.
-    e.sum(Kind::Float) / n_pairs.clamp_min(1.0)
+    e.sum(scores.kind()) / n_pairs.clamp_min(1.0)
 }
 
 /// One step's loss terms: `total` for backward, the rest as numbers for logs.
@@ -99,7 +99,8 @@ pub fn did_loss(
     let mut total = &cls * cfg.lambda_cls;
     let mut dom_v = None;
     if let Some(dl) = &out.domain_logits {
-        let dom = dl.cross_entropy_for_logits(domains);
+        // tch's cross_entropy_for_logits computes in float32 whatever the logits' kind.
+        let dom = dl.cross_entropy_loss::<Tensor>(domains, None, Reduction::Mean, -100, 0.0);
         dom_v = Some(dom.double_value(&[]));
         total += dom * cfg.lambda_dom;
     }

@@ -2,7 +2,7 @@
 //! Jensen-Shannon lower bound of MI(I_df; I_os) (Hjelm et al. 2019).
 use crate::layers::grad_reverse;
 use tch::nn::{self, Module};
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 #[derive(Debug)]
 pub struct MiEstimator {
@@ -35,7 +35,7 @@ impl MiEstimator {
             .iter()
             .fold(x.shallow_clone(), |y, c| y.apply(c).relu());
         self.fc
-            .forward(&y.mean_dim([2, 3].as_slice(), false, Kind::Float))
+            .forward(&y.mean_dim([2, 3].as_slice(), false, y.kind()))
             .squeeze_dim(1)
     }
 
@@ -58,13 +58,13 @@ impl MiEstimator {
 
 /// JSD bound: `mean_joint(-softplus(-T)) - mean_marg(softplus(T))`.
 pub fn jsd_bound(t_joint: &Tensor, t_marg: &Tensor) -> Tensor {
-    (-(-t_joint).softplus()).mean(Kind::Float) - t_marg.softplus().mean(Kind::Float)
+    (-(-t_joint).softplus()).mean(t_joint.kind()) - t_marg.softplus().mean(t_marg.kind())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::Device;
+    use tch::{Device, Kind};
 
     #[test]
     fn jsd_bound_matches_hand_computation() {

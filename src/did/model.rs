@@ -188,7 +188,7 @@ impl DidModel {
             (Some(a_dom), Some(c_bar)) => {
                 let m_dom = a_dom.forward(&i_os);
                 let i_dom = &m_dom * &i_os;
-                let dom_pooled = i_dom.mean_dim([2, 3].as_slice(), false, tch::Kind::Float);
+                let dom_pooled = i_dom.mean_dim([2, 3].as_slice(), false, i_dom.kind());
                 (Some(m_dom), Some(c_bar.forward(&i_dom)), Some(dom_pooled))
             }
             _ => (None, None, None),
