@@ -71,6 +71,10 @@ pub struct ModelConfig {
     /// r of the attention channel branch.
     pub reduction: i64,
     pub dropout: f64,
+    /// Keep `G` as loaded (eval-mode BatchNorm, no gradient): only the DID parts train.
+    /// Not the paper's setting (it fine-tunes `G`); it lets a CPU train on pretrained
+    /// features in minutes, since the backward pass through `G` is most of a step.
+    pub freeze_backbone: bool,
 }
 
 impl Default for ModelConfig {
@@ -81,6 +85,7 @@ impl Default for ModelConfig {
             size: 224,
             reduction: 16,
             dropout: 0.5,
+            freeze_backbone: false,
         }
     }
 }
@@ -151,6 +156,9 @@ impl DidModel {
     /// the statistics the backbone's pretrained weights expect.
     pub fn i_x(&self, x_gray: &Tensor, train: bool) -> Tensor {
         let x = self.g.normalise(x_gray);
+        if self.config.freeze_backbone {
+            return tch::no_grad(|| self.g.features(&x, false));
+        }
         self.g.features(&x, train)
     }
 

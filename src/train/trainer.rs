@@ -111,6 +111,13 @@ pub fn train(
     let mut vs = nn::VarStore::new(opts.device);
     tch::manual_seed(cfg.seed as i64);
     let model = DidModel::new(&vs.root(), &cfg.model, domains.len() as i64)?;
+    if cfg.model.freeze_backbone {
+        for (name, var) in vs.variables() {
+            if name.starts_with("backbone.") {
+                let _ = var.set_requires_grad(false);
+            }
+        }
+    }
     let mut opt = Adam::new(&vs.variables(), cfg.optim.clone());
     let mut start_step = 0usize;
     let mut best_val_auc = None;

@@ -38,6 +38,9 @@ pub struct Args {
     /// the classifier head in it is ignored
     #[arg(long)]
     weights: Option<PathBuf>,
+    /// Keep the backbone as loaded (no gradient, eval-mode BatchNorm); only DID's parts learn
+    #[arg(long)]
+    freeze_backbone: bool,
     /// Weight of BCE in L_cls = alpha BCE + (1 - alpha) L_AUC
     #[arg(long)]
     alpha: Option<f64>,
@@ -93,6 +96,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     set!(cfg.seed, a.seed);
     if let Some(w) = a.weights {
         cfg.weights = Some(w);
+    }
+    if a.freeze_backbone {
+        cfg.model.freeze_backbone = true;
     }
     if a.domain_balanced {
         cfg.data.balance = Balance::ClassDomain;
