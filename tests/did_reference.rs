@@ -35,7 +35,10 @@ fn uniform(name: &str, n: usize) -> Vec<f64> {
 fn generated(spec: &serde_json::Value) -> Tensor {
     let name = spec["name"].as_str().unwrap();
     let shape: Vec<i64> = serde_json::from_value(spec["shape"].clone()).unwrap();
-    let (off, scale) = (spec["offset"].as_f64().unwrap(), spec["scale"].as_f64().unwrap());
+    let (off, scale) = (
+        spec["offset"].as_f64().unwrap(),
+        spec["scale"].as_f64().unwrap(),
+    );
     let n = shape.iter().product::<i64>() as usize;
     let v: Vec<f64> = uniform(name, n).iter().map(|u| off + scale * u).collect();
     let (sum, want) = (v.iter().sum::<f64>(), spec["sum"].as_f64().unwrap());
@@ -80,8 +83,8 @@ impl Fixture {
             reduction: 16,
             dropout: self.meta["dropout"].as_f64().unwrap(),
         };
-        let model = DidModel::new(&vs.root(), &cfg, self.meta["num_domains"].as_i64().unwrap())
-            .unwrap();
+        let model =
+            DidModel::new(&vs.root(), &cfg, self.meta["num_domains"].as_i64().unwrap()).unwrap();
         vs.set_kind(kind);
         let vars = vs.variables();
         let specs = self.meta["weights"].as_array().unwrap();
@@ -92,7 +95,10 @@ impl Fixture {
             .collect();
         ours.sort();
         theirs.sort();
-        assert_eq!(ours, theirs, "crossdf's parameter names differ from PyTorch's");
+        assert_eq!(
+            ours, theirs,
+            "crossdf's parameter names differ from PyTorch's"
+        );
         let _g = tch::no_grad_guard();
         for s in specs {
             let name = s["name"].as_str().unwrap();
@@ -157,7 +163,13 @@ fn did_matches_pytorch_in_float64() {
         ("t_marg", &out.t_marg),
     ];
     for (k, t) in pairs {
-        close(k, t.as_ref().unwrap(), f.want(&format!("out.{k}")), rtol, atol);
+        close(
+            k,
+            t.as_ref().unwrap(),
+            f.want(&format!("out.{k}")),
+            rtol,
+            atol,
+        );
     }
     let vars = vs.variables();
     for k in [
@@ -191,8 +203,8 @@ fn did_matches_pytorch_in_float64() {
     assert!(dec_names.iter().any(|n| n.starts_with("t.")));
     assert!(dec_names.iter().any(|n| n.starts_with("a_df.")));
     assert!(dec_names.iter().any(|n| n.starts_with("backbone.")));
-    let dec = -jsd_bound(out.t_joint.as_ref().unwrap(), out.t_marg.as_ref().unwrap())
-        * cfg.lambda_dec;
+    let dec =
+        -jsd_bound(out.t_joint.as_ref().unwrap(), out.t_marg.as_ref().unwrap()) * cfg.lambda_dec;
     let dec_vars: Vec<&Tensor> = dec_names.iter().map(|n| &vars[n]).collect();
     let g_dec = Tensor::run_backward(&[&dec], &dec_vars, true, false);
     for (n, g) in dec_names.iter().zip(&g_dec) {
@@ -208,7 +220,10 @@ fn did_matches_pytorch_in_float64() {
         let plain = f.want(&format!("grad_dec_plain.{n}"));
         let sign = if n.starts_with("t.") { 1.0 } else { -beta };
         close(&format!("GRL on {n}"), g, &(plain * sign), rtol, atol);
-        assert!(plain.abs().max().double_value(&[]) > 0.0, "{n}: zero gradient");
+        assert!(
+            plain.abs().max().double_value(&[]) > 0.0,
+            "{n}: zero gradient"
+        );
     }
 
     terms.total.backward();
@@ -251,7 +266,11 @@ fn did_matches_pytorch_in_float32() {
     );
     terms.total.backward();
     let vars = vs.variables();
-    for n in ["backbone.conv1.weight", "a_df.channel_conv2.weight", "t.fc.weight"] {
+    for n in [
+        "backbone.conv1.weight",
+        "a_df.channel_conv2.weight",
+        "t.fc.weight",
+    ] {
         close(
             &format!("grad of L wrt {n}"),
             &vars[n].grad(),
