@@ -179,6 +179,10 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64) -> TrainConfig {
     c.model.size = 112;
     // Only the heads learn: the paper's 10x head rate on a 1e-4 base, 1e-3.
     c.optim.lr = 1e-4;
+    // With the paper's coupled weight decay on T, decay outweighs T's lambda_dec-scaled
+    // gradient and T collapses to a constant (the MI estimate sits at -2 ln 2; measured with
+    // examples/mi_probe.rs). Without decay on T it estimates MI and decorrelation acts.
+    c.optim.t_weight_decay = Some(0.0);
     c.data.batch = 16;
     c.data.eval_batch = 64;
     // loss: the paper's gamma, p, alpha and lambdas (TrainConfig's defaults), unchanged.

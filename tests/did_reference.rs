@@ -82,6 +82,7 @@ impl Fixture {
             size: self.meta["size"].as_i64().unwrap(),
             reduction: 16,
             dropout: self.meta["dropout"].as_f64().unwrap(),
+            freeze_backbone: false,
         };
         let model =
             DidModel::new(&vs.root(), &cfg, self.meta["num_domains"].as_i64().unwrap()).unwrap();

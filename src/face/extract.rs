@@ -6,13 +6,7 @@ use crate::face::{align_or_crop, Detection, Mtcnn};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
 
-/// Which faces of an image to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Select {
-    /// The largest box only (deepfake datasets hold one subject per video).
-    Largest,
-    All,
-}
+pub use super::select::Faces as Select;
 
 /// One face of an image as reported: its index in the detector's order, the detection and,
 /// when crops are written, where and how.

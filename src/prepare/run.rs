@@ -8,7 +8,7 @@
 use super::{shown, Item, Layout, ListOptions, Reason, Skip, Source};
 use crate::error::{Error, Result};
 use crate::face::align::DEFAULT_MARGIN;
-use crate::face::{align_or_crop, Detection, FaceDetector};
+use crate::face::{align_or_crop, FaceDetector};
 use crate::fsutil::{write_atomic, write_atomic_with};
 use crate::manifest::{Manifest, Record};
 use crate::media::video::{decode_frames, probe, FrameSelection};
@@ -19,15 +19,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// Which faces of a frame to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Faces {
-    /// The largest box (the paper's choice).
-    Largest,
-    /// Every face that passes the thresholds (`<frame>_<k>.png`).
-    All,
-}
+pub use crate::face::select::Faces;
+use crate::face::select::{Rejected, Selection};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PrepareOptions {
@@ -362,39 +355,27 @@ impl Job<'_> {
         }
         let source = self.item.source.path();
         for ((index, frame), dets) in indices.into_iter().zip(&frames).zip(found) {
-            let scored: Vec<Detection> = dets
-                .into_iter()
-                .filter(|d| d.prob >= self.opts.min_prob)
-                .collect();
-            if scored.is_empty() {
-                self.skip(
-                    &source,
-                    Some(index),
-                    Reason::NoFace,
-                    "no face detected".into(),
-                );
-                continue;
-            }
-            let largest = scored.iter().map(Detection::min_side).fold(0.0, f32::max);
-            let mut kept: Vec<Detection> = scored
-                .into_iter()
-                .filter(|d| d.min_side() >= self.opts.min_face)
-                .collect();
-            if kept.is_empty() {
-                let detail = format!(
-                    "largest face {largest:.0} px, below --min-face {}",
-                    self.opts.min_face
-                );
-                self.skip(&source, Some(index), Reason::TooSmall, detail);
-                continue;
-            }
-            if self.opts.faces == Faces::Largest {
-                let area = |d: &Detection| (d.bbox[2] - d.bbox[0]) * (d.bbox[3] - d.bbox[1]);
-                let best = (0..kept.len())
-                    .max_by(|&a, &b| area(&kept[a]).total_cmp(&area(&kept[b])))
-                    .expect("kept is not empty");
-                kept = vec![kept.swap_remove(best)];
-            }
+            let selection = Selection {
+                faces: self.opts.faces,
+                min_prob: self.opts.min_prob,
+                min_face: self.opts.min_face,
+            };
+            let kept = match selection.select(dets) {
+                Ok(kept) => kept,
+                Err(Rejected::NoFace) => {
+                    let detail = "no face detected".into();
+                    self.skip(&source, Some(index), Reason::NoFace, detail);
+                    continue;
+                }
+                Err(Rejected::TooSmall { largest }) => {
+                    let detail = format!(
+                        "largest face {largest:.0} px, below --min-face {}",
+                        self.opts.min_face
+                    );
+                    self.skip(&source, Some(index), Reason::TooSmall, detail);
+                    continue;
+                }
+            };
             for (k, d) in kept.iter().enumerate() {
                 let name = match self.opts.faces {
                     Faces::Largest => format!("{index:05}.png"),

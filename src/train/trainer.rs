@@ -139,11 +139,16 @@ pub fn train(
         truncate_log(&run.epochs(), start_step)?;
     } else {
         if let Some(w) = &cfg.weights {
+            // A file, or a registry name (fetched and converted once into the cache).
+            let (file, _) = crate::backbone::pretrained::resolve(
+                &w.to_string_lossy(),
+                Some(cfg.model.backbone),
+            )?;
             crate::backbone::pretrained::load_backbone(
                 &mut vs,
                 "backbone.",
                 cfg.model.backbone,
-                w,
+                &file,
             )?;
         }
         for p in [run.log(), run.epochs()] {

@@ -1,19 +1,14 @@
 //! `crossdf detect`: P(fake) of images, videos or folders of them, as JSON.
+use super::FacesArg;
 use anyhow::Context;
 use crossdf::detect::{self, DetectOptions, MediaScore, Verdict};
 use crossdf::detector::Detector;
 use crossdf::face::mtcnn::Mtcnn;
-use crossdf::face::select::{Faces, Selection};
+use crossdf::face::select::Selection;
 use crossdf::media::FrameSelection;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum FacesArg {
-    Largest,
-    All,
-}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -61,10 +56,7 @@ pub fn options(
 ) -> DetectOptions {
     DetectOptions {
         selection: Selection {
-            faces: match faces {
-                FacesArg::Largest => Faces::Largest,
-                FacesArg::All => Faces::All,
-            },
+            faces: faces.into(),
             min_prob,
             min_face,
         },

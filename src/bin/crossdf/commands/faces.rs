@@ -3,19 +3,12 @@
 //! Inputs are still images for now; a video input will read frames with the video module and
 //! hand them to `Mtcnn::detect_batch`, then the same `select` / `write_aligned` per frame
 //! (records gain a frame number). Only `run`'s input branch changes.
+use super::FacesArg;
 use anyhow::Context;
 use crossdf::face::align::DEFAULT_MARGIN;
-use crossdf::face::extract::{self, FaceRecord, Select};
+use crossdf::face::extract::{self, FaceRecord};
 use crossdf::face::Mtcnn;
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum Faces {
-    /// The largest face only
-    Largest,
-    /// Every face found
-    All,
-}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,7 +28,7 @@ pub struct Args {
     pub margin: f32,
     /// Which faces to report and crop
     #[arg(long, value_enum, default_value = "all")]
-    pub faces: Faces,
+    pub faces: FacesArg,
     /// cpu, cuda or cuda:N
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -44,10 +37,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let device = crossdf::device::parse(&args.device)?;
     let mtcnn = Mtcnn::load(device).context("loading the MTCNN weights")?;
-    let which = match args.faces {
-        Faces::Largest => Select::Largest,
-        Faces::All => Select::All,
-    };
+    let which = args.faces.into();
     let (img, mut faces) = extract::faces_in_image(&mtcnn, &args.image, which)?;
     if let Some(dir) = &args.aligned_out {
         let stem = args

@@ -13,3 +13,21 @@ pub mod synth;
 pub mod train;
 pub mod weights;
 pub mod weights_check;
+
+/// `--faces`: which faces of a frame to keep (shared by prepare, faces, detect, serve).
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum FacesArg {
+    /// The largest face only
+    Largest,
+    /// Every face found
+    All,
+}
+
+impl From<FacesArg> for crossdf::face::select::Faces {
+    fn from(a: FacesArg) -> Self {
+        match a {
+            FacesArg::Largest => crossdf::face::select::Faces::Largest,
+            FacesArg::All => crossdf::face::select::Faces::All,
+        }
+    }
+}

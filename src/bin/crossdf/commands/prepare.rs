@@ -1,8 +1,8 @@
 //! `crossdf prepare`: a dataset as its authors ship it -> aligned faces + manifest.jsonl.
+use super::FacesArg;
 use anyhow::Context;
 use crossdf::face::mtcnn::Mtcnn;
 use crossdf::media::FrameSelection;
-use crossdf::prepare::run::Faces;
 use crossdf::prepare::{prepare, Layout, ListOptions, PrepareOptions, Progress};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,12 +20,6 @@ pub enum LayoutArg {
     Deepfakebench,
     /// real/ and fake/<method>/ folders of videos, images or frame folders
     Folder,
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub enum FacesArg {
-    Largest,
-    All,
 }
 
 #[derive(clap::Args)]
@@ -111,10 +105,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         },
         size: a.size,
         margin: a.margin,
-        faces: match a.faces {
-            FacesArg::Largest => Faces::Largest,
-            FacesArg::All => Faces::All,
-        },
+        faces: a.faces.into(),
         min_face: a.min_face,
         min_prob: a.min_prob,
         jobs: a.jobs.max(1),

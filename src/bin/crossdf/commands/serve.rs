@@ -1,5 +1,6 @@
 //! `crossdf serve`: the detector as an HTTP API with a web page.
-use super::detect::{options, FacesArg};
+use super::detect::options;
+use super::FacesArg;
 use anyhow::Context;
 use crossdf::detector::Detector;
 use crossdf::face::mtcnn::Mtcnn;
