@@ -23,3 +23,4 @@ pub mod layers;
 pub mod report;
 pub mod synth;
 pub mod train;
+pub mod weights;

@@ -1,6 +1,7 @@
 //! Faces in photos and frames: detections (box, score, five landmarks) and their alignment
 //! into fixed-size crops.
 pub mod align;
+pub mod extract;
 pub mod mtcnn;
 
 pub use align::{

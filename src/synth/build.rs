@@ -312,7 +312,7 @@ pub fn build_with_progress(
         per_face: opts.per_face,
         methods: method_names.clone(),
         faces: format!(
-            "interim face list tests/fixtures/mtcnn_faces.json (facenet-pytorch 2.6.0 MTCNN), \
+            "crossdf MTCNN (facenet-pytorch 2.6.0 port and weights), \
              prob >= {}, box side >= {} px",
             super::photos::MIN_PROB,
             super::photos::MIN_SIDE

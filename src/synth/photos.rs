@@ -1,16 +1,18 @@
-//! The real faces of the synthetic benchmark: registry photos (src/assets.rs) and, until
-//! crossdf's own MTCNN lands, the interim face list `tests/fixtures/mtcnn_faces.json`
-//! (facenet-pytorch's MTCNN run by `scripts/fixtures/mtcnn_faces.py`; compiled in so the
-//! binary works from any folder).
-use crate::assets::{Asset, PHOTO_ASSETS};
+//! The real faces of the synthetic benchmark: the registry photos (src/assets.rs) through
+//! crossdf's MTCNN (src/face/mtcnn). facenet-pytorch's detections of the same photos
+//! (`tests/fixtures/mtcnn_faces.json`, written by `scripts/fixtures/mtcnn_faces.py`) are the
+//! reference the detector is tested against.
+use crate::assets::PHOTO_ASSETS;
 use crate::error::{Error, Result};
-use crate::face::Detection;
+use crate::face::{Detection, Mtcnn};
 use image::RgbImage;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-/// The interim face list, as written by `scripts/fixtures/mtcnn_faces.py`.
+/// facenet-pytorch's face list of the registry photos, as written by
+/// `scripts/fixtures/mtcnn_faces.py` (the detector's test reference; synth used it before
+/// crossdf had its own MTCNN).
 pub const INTERIM_FACES_JSON: &str = include_str!("../../tests/fixtures/mtcnn_faces.json");
 
 /// Faces below this detector score are not used (MTCNN's false positives sit lower).
@@ -46,8 +48,8 @@ pub fn parse_face_list(json: &str) -> Result<BTreeMap<String, PhotoFaces>> {
 /// A real face ready for alignment: its photo (shared by the photo's faces) and detection.
 #[derive(Debug, Clone)]
 pub struct SourceFace {
-    /// `"<photo stem>#<k>"`, k the face's index in the face list (kept stable when
-    /// thresholds change). Each face of a group photo is a different person.
+    /// `"<photo stem>#<k>"`, k the face's index among the photo's detections (kept stable
+    /// when synth's thresholds change). Each face of a group photo is a different person.
     pub identity: String,
     /// The photo's file name; faces of one photo share lighting and camera.
     pub photo_name: String,
@@ -60,46 +62,50 @@ pub fn keep(d: &Detection) -> bool {
     d.prob >= MIN_PROB && d.min_side() >= MIN_SIDE
 }
 
-/// Fetches the registry photos into the cache under `cache_root` (once) and returns every
-/// kept face of the interim face list, photos in name order, faces in list order.
+/// Fetches the registry photos into the cache under `cache_root` (once), loads the MTCNN
+/// weights and returns every kept face; see [`registry_faces_with`].
 pub fn registry_faces(cache_root: &Path) -> Result<Vec<SourceFace>> {
-    let list = parse_face_list(INTERIM_FACES_JSON)?;
-    let mut dirs: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    let mtcnn = Mtcnn::load(tch::Device::Cpu)?;
+    registry_faces_with(cache_root, &mtcnn)
+}
+
+/// Every kept face that `mtcnn` finds on the registry photos (drawn boxes removed first),
+/// photos in file-name order, faces in the detector's order (largest first).
+pub fn registry_faces_with(cache_root: &Path, mtcnn: &Mtcnn) -> Result<Vec<SourceFace>> {
+    let mut photos = BTreeMap::new();
     for asset in PHOTO_ASSETS {
-        dirs.insert(asset.name, asset.fetch(cache_root)?);
+        let dir = asset.fetch(cache_root)?;
+        for (rel, _) in asset.files {
+            let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
+            if let Some(other) = photos.insert(name.clone(), dir.join(rel)) {
+                return Err(Error::invalid(format!(
+                    "two registry photos are named {name}: {} and {}",
+                    other.display(),
+                    dir.join(rel).display()
+                )));
+            }
+        }
     }
     let mut out = Vec::new();
-    for (name, entry) in &list {
-        let asset = find_asset(&entry.asset)?;
-        let dir = &dirs[asset.name];
-        let path = dir.join(&entry.path);
-        let kept: Vec<(usize, &Detection)> = entry
-            .faces
-            .iter()
+    for (name, path) in &photos {
+        let mut img = image::open(path)
+            .map_err(|source| Error::Image {
+                path: path.clone(),
+                source,
+            })?
+            .to_rgb8();
+        remove_drawn_boxes(&mut img);
+        let detections = mtcnn
+            .detect(&img)
+            .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))?;
+        let kept: Vec<(usize, Detection)> = detections
+            .into_iter()
             .enumerate()
             .filter(|(_, d)| keep(d))
             .collect();
         if kept.is_empty() {
             continue;
         }
-        let img = image::open(&path)
-            .map_err(|source| Error::Image {
-                path: path.clone(),
-                source,
-            })?
-            .to_rgb8();
-        if img.dimensions() != (entry.width, entry.height) {
-            return Err(Error::invalid(format!(
-                "{}: {}x{} pixels, the face list says {}x{}",
-                path.display(),
-                img.width(),
-                img.height(),
-                entry.width,
-                entry.height
-            )));
-        }
-        let mut img = img;
-        remove_drawn_boxes(&mut img);
         let photo = Arc::new(img);
         let stem = Path::new(name)
             .file_stem()
@@ -110,7 +116,7 @@ pub fn registry_faces(cache_root: &Path) -> Result<Vec<SourceFace>> {
                 identity: format!("{stem}#{k}"),
                 photo_name: name.clone(),
                 photo: Arc::clone(&photo),
-                detection: d.clone(),
+                detection: d,
             });
         }
     }
@@ -171,17 +177,55 @@ pub fn remove_drawn_boxes(img: &mut RgbImage) -> usize {
     filled
 }
 
-fn find_asset(name: &str) -> Result<&'static Asset> {
-    PHOTO_ASSETS.iter().find(|a| a.name == name).ok_or_else(|| {
-        Error::invalid(format!(
-            "the interim face list names asset `{name}`, which src/assets.rs does not declare"
-        ))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::assets::Asset;
+
+    fn find_asset(name: &str) -> Result<&'static Asset> {
+        PHOTO_ASSETS.iter().find(|a| a.name == name).ok_or_else(|| {
+            Error::invalid(format!(
+                "the face list names asset `{name}`, which src/assets.rs does not declare"
+            ))
+        })
+    }
+
+    /// The faces synth now takes from crossdf's MTCNN against those it took from
+    /// facenet-pytorch's list: about the same faces, mostly under the same identities.
+    #[test]
+    fn mtcnn_faces_match_the_reference_list() {
+        let root = crate::assets::cache_root().unwrap();
+        let mtcnn = Mtcnn::load(tch::Device::Cpu).unwrap();
+        let faces = registry_faces_with(&root, &mtcnn).unwrap();
+        let list = parse_face_list(INTERIM_FACES_JSON).unwrap();
+        let mut reference = std::collections::BTreeSet::new();
+        for (name, e) in &list {
+            let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+            for (k, _) in e.faces.iter().enumerate().filter(|(_, d)| keep(d)) {
+                reference.insert(format!("{stem}#{k}"));
+            }
+        }
+        let ours: std::collections::BTreeSet<String> =
+            faces.iter().map(|f| f.identity.clone()).collect();
+        let photos = |ids: &std::collections::BTreeSet<String>| {
+            let set: std::collections::BTreeSet<&str> =
+                ids.iter().map(|i| i.split('#').next().unwrap()).collect();
+            set.len()
+        };
+        let shared = ours.intersection(&reference).count();
+        eprintln!(
+            "synth faces: facenet list {} faces on {} photos; crossdf MTCNN {} faces on {} \
+             photos; {shared} identities in common",
+            reference.len(),
+            photos(&reference),
+            ours.len(),
+            photos(&ours)
+        );
+        assert_eq!(ours.len(), faces.len(), "identities are unique");
+        assert!(ours.len().abs_diff(reference.len()) <= 3);
+        assert!(shared * 10 >= reference.len() * 9);
+        assert!(photos(&ours) >= 8);
+    }
 
     #[test]
     fn face_list_matches_the_declared_assets() {

@@ -22,6 +22,8 @@ enum Command {
     Prepare(commands::prepare::Args),
     /// Build the synthetic cross-domain benchmark (real registry photos + procedural forgeries)
     Synth(commands::synth::Args),
+    /// Detect faces (MTCNN) in an image: boxes, scores, landmarks, aligned crops
+    Faces(commands::faces::Args),
     /// Train DID, an ablation (no-dom, no-mi) or the BCE baseline on a manifest
     Train(commands::train::Args),
     /// Frame- and video-level AUC, EER, AP and ACC of a checkpoint on a manifest split
@@ -35,6 +37,9 @@ enum Command {
     Manifest(commands::manifest::ManifestCmd),
     /// Compute AUC, EER, AP and accuracy (frame and video level) from a scores file
     Metrics(commands::metrics::Args),
+    /// Fetch registry weights, list them, or inspect a weight file
+    #[command(subcommand)]
+    Weights(commands::weights::WeightsCmd),
 }
 
 fn main() -> ExitCode {
@@ -42,12 +47,14 @@ fn main() -> ExitCode {
     let result: anyhow::Result<()> = match cli.command {
         Command::Prepare(args) => commands::prepare::run(args),
         Command::Synth(args) => commands::synth::run(args),
+        Command::Faces(args) => commands::faces::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
         Command::Metrics(args) => commands::metrics::run(args),
+        Command::Weights(cmd) => commands::weights::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

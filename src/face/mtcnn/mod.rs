@@ -60,8 +60,8 @@ impl MtcnnConfig {
     }
 }
 
-/// The three nets (each in its own [`nn::VarStore`], one per facenet weight file) and the
-/// pipeline settings.
+/// The three nets (one [`nn::VarStore`], sub-paths `pnet`, `rnet`, `onet` as in the weight
+/// registry's converted file) and the pipeline settings.
 #[derive(Debug)]
 pub struct Mtcnn {
     pnet: PNet,
@@ -69,70 +69,50 @@ pub struct Mtcnn {
     onet: ONet,
     config: MtcnnConfig,
     device: Device,
-    _stores: [nn::VarStore; 3],
+    _store: nn::VarStore,
 }
 
-/// The weight files, by net, as facenet-pytorch names them.
-pub const NETS: [&str; 3] = ["pnet", "rnet", "onet"];
+/// The weight registry's name for facenet-pytorch's three nets (`crossdf weights fetch mtcnn`).
+pub const WEIGHTS: &str = "mtcnn";
 
 impl Mtcnn {
-    /// The nets with facenet-pytorch's weights, as `(name, tensor)` lists of its state dicts
-    /// (P-, R-, O-Net). Every parameter must be present with its shape; extra names are errors.
+    /// facenet-pytorch's weights: fetched from PyPI and converted once into the cache by
+    /// [`crate::weights::fetch`], then loaded onto `device`.
+    pub fn load(device: Device) -> Result<Mtcnn> {
+        let path = crate::weights::fetch(WEIGHTS)?;
+        Mtcnn::from_file(&path, device)
+    }
+
+    /// Reads a file holding the three state dicts under `pnet.`, `rnet.` and `onet.` (the
+    /// registry's safetensors, or any layout [`crate::weights::read_tensors`] reads).
+    pub fn from_file(path: &Path, device: Device) -> Result<Mtcnn> {
+        let tensors = crate::weights::read_tensors(path)?;
+        Mtcnn::from_tensors(&tensors, path, device)
+    }
+
+    /// The nets with the given `(name, tensor)` list (`pnet.conv1.weight`, ...); every
+    /// parameter must be present with its shape, and extra names are errors naming `file`.
     pub fn from_tensors(
-        pnet: Vec<(String, Tensor)>,
-        rnet: Vec<(String, Tensor)>,
-        onet: Vec<(String, Tensor)>,
+        tensors: &[(String, Tensor)],
+        file: &Path,
         device: Device,
     ) -> Result<Mtcnn> {
-        let stores = [
-            nn::VarStore::new(device),
-            nn::VarStore::new(device),
-            nn::VarStore::new(device),
-        ];
-        let (p, r, o) = (
-            PNet::new(&stores[0].root()),
-            RNet::new(&stores[1].root()),
-            ONet::new(&stores[2].root()),
+        let mut store = nn::VarStore::new(device);
+        let root = store.root();
+        let (pnet, rnet, onet) = (
+            PNet::new(&(&root / "pnet")),
+            RNet::new(&(&root / "rnet")),
+            ONet::new(&(&root / "onet")),
         );
-        for ((store, tensors), net) in stores.iter().zip([pnet, rnet, onet]).zip(NETS) {
-            fill(store, tensors, net)?;
-        }
+        crate::weights::load_into(&mut store, tensors, file, &Default::default())?;
         Ok(Mtcnn {
-            pnet: p,
-            rnet: r,
-            onet: o,
+            pnet,
+            rnet,
+            onet,
             config: MtcnnConfig::default(),
             device,
-            _stores: stores,
+            _store: store,
         })
-    }
-
-    /// facenet-pytorch's weights, fetched and converted once into the cache.
-    ///
-    /// Interim, until `crate::weights::fetch("mtcnn")` lands: the folder named by
-    /// `CROSSDF_MTCNN_DIR` holding the three converted files (see [`Mtcnn::from_dir`]).
-    pub fn load(device: Device) -> Result<Mtcnn> {
-        let dir = std::env::var_os("CROSSDF_MTCNN_DIR").ok_or_else(|| {
-            Error::invalid("MTCNN weights: set CROSSDF_MTCNN_DIR to a folder with {pnet,rnet,onet}.safetensors")
-        })?;
-        Mtcnn::from_dir(Path::new(&dir), device)
-    }
-
-    /// Reads `pnet.safetensors`, `rnet.safetensors` and `onet.safetensors` from `dir` (the
-    /// facenet state dicts converted once, see [`crate::weights`]).
-    pub fn from_dir(dir: &Path, device: Device) -> Result<Mtcnn> {
-        let read = |net: &str| {
-            let path = dir.join(format!("{net}.safetensors"));
-            if !path.is_file() {
-                return Err(Error::invalid(format!(
-                    "{}: missing MTCNN weight file",
-                    path.display()
-                )));
-            }
-            Tensor::read_safetensors(&path)
-                .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))
-        };
-        Mtcnn::from_tensors(read("pnet")?, read("rnet")?, read("onet")?, device)
     }
 
     /// The same detector with other thresholds, pyramid factor or minimum face size.
@@ -180,36 +160,6 @@ impl Mtcnn {
         let _guard = tch::no_grad_guard();
         stages::detect(self, imgs)
     }
-}
-
-/// Copies a state dict into a store, naming the net and each missing, extra or mis-shaped key.
-fn fill(store: &nn::VarStore, tensors: Vec<(String, Tensor)>, net: &str) -> Result<()> {
-    let mut vars = store.variables();
-    let mut extra = Vec::new();
-    let _guard = tch::no_grad_guard();
-    for (name, t) in tensors {
-        let Some(mut var) = vars.remove(&name) else {
-            extra.push(name);
-            continue;
-        };
-        if var.size() != t.size() {
-            return Err(Error::invalid(format!(
-                "MTCNN {net}: `{name}` has shape {:?}, the net needs {:?}",
-                t.size(),
-                var.size()
-            )));
-        }
-        var.f_copy_(&t.to_kind(tch::Kind::Float))?;
-    }
-    if !vars.is_empty() || !extra.is_empty() {
-        let mut missing: Vec<String> = vars.into_keys().collect();
-        missing.sort();
-        return Err(Error::invalid(format!(
-            "MTCNN {net}: weights do not match facenet-pytorch's layout (missing {missing:?}, \
-             unexpected {extra:?})"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -73,47 +73,48 @@ fn parameter_names_are_facenets() {
     assert_eq!(keys(&vs).join(" "), o);
 }
 
-/// A net's own freshly initialised parameters as a state dict.
-fn state(build: impl Fn(&nn::Path)) -> Vec<(String, Tensor)> {
+/// Freshly initialised parameters of the three nets, named as in the registry file.
+fn state() -> Vec<(String, Tensor)> {
     let vs = nn::VarStore::new(Device::Cpu);
-    build(&vs.root());
-    vs.variables().into_iter().collect()
+    let root = vs.root();
+    let _ = (
+        PNet::new(&(&root / "pnet")),
+        RNet::new(&(&root / "rnet")),
+        ONet::new(&(&root / "onet")),
+    );
+    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
 }
 
 #[test]
 fn weight_loading_names_missing_extra_and_misshaped_keys() {
-    let p = || state(|r| drop(PNet::new(r)));
-    let r = || state(|x| drop(RNet::new(x)));
-    let o = || state(|x| drop(ONet::new(x)));
-    assert!(Mtcnn::from_tensors(p(), r(), o(), Device::Cpu).is_ok());
+    let file = Path::new("mtcnn.safetensors");
+    let all = state();
+    assert_eq!(all.len(), 13 + 16 + 21);
+    assert!(Mtcnn::from_tensors(&all, file, Device::Cpu).is_ok());
 
-    let mut missing = r();
-    missing.retain(|(k, _)| k != "dense4.weight");
-    let e = Mtcnn::from_tensors(p(), missing, o(), Device::Cpu).unwrap_err();
-    assert!(
-        e.to_string().contains("rnet") && e.to_string().contains("dense4.weight"),
-        "{e}"
-    );
+    let mut missing = state();
+    missing.retain(|(k, _)| k != "rnet.dense4.weight");
+    let e = Mtcnn::from_tensors(&missing, file, Device::Cpu).unwrap_err();
+    assert!(e.to_string().contains("rnet.dense4.weight"), "{e}");
 
-    let mut extra = o();
+    let mut extra = state();
     extra.push((
-        "dense7.weight".into(),
+        "onet.dense7.weight".into(),
         Tensor::zeros([1], (Kind::Float, Device::Cpu)),
     ));
-    let e = Mtcnn::from_tensors(p(), r(), extra, Device::Cpu).unwrap_err();
-    assert!(
-        e.to_string().contains("onet") && e.to_string().contains("dense7.weight"),
-        "{e}"
-    );
+    let e = Mtcnn::from_tensors(&extra, file, Device::Cpu).unwrap_err();
+    assert!(e.to_string().contains("onet.dense7.weight"), "{e}");
 
-    let mut shaped = p();
+    let mut shaped = state();
     for (k, t) in &mut shaped {
-        if k == "conv1.weight" {
+        if k == "pnet.conv1.weight" {
             *t = Tensor::zeros([10, 3, 5, 5], (Kind::Float, Device::Cpu));
         }
     }
-    let e = Mtcnn::from_tensors(shaped, r(), o(), Device::Cpu).unwrap_err();
-    assert!(e.to_string().contains("conv1.weight"), "{e}");
+    let e = Mtcnn::from_tensors(&shaped, file, Device::Cpu).unwrap_err();
+    assert!(e.to_string().contains("pnet.conv1.weight"), "{e}");
 }
 
 #[test]
@@ -154,10 +155,8 @@ fn area_resampling_matches_torch_interpolate() {
 
 #[test]
 fn config_is_checked() {
-    let p = state(|r| drop(PNet::new(r)));
-    let r = state(|x| drop(RNet::new(x)));
-    let o = state(|x| drop(ONet::new(x)));
-    let m = Mtcnn::from_tensors(p, r, o, Device::Cpu).unwrap();
+    let file = Path::new("mtcnn.safetensors");
+    let m = Mtcnn::from_tensors(&state(), file, Device::Cpu).unwrap();
     assert_eq!(*m.config(), MtcnnConfig::default());
     let bad = MtcnnConfig {
         factor: 1.2,
