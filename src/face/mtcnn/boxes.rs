@@ -165,6 +165,44 @@ pub fn window(bbox: &[f32; 4], w: usize, h: usize) -> Option<Window> {
     })
 }
 
+/// Appends the window resampled to `size` x `size` with torch's `area` mode (adaptive average
+/// pooling, facenet's `imresample`) and normalised as `(v - 127.5) * 0.0078125`, as planar
+/// RGB (`3 x size x size`). The same numbers as libtorch's CPU kernel: its cell bounds
+/// (`floor`/`ceil` of a float32 quotient), its `sum / kh / kw` in float32, and sums of whole
+/// pixel values that float32 holds exactly. Done here rather than as one tensor op per box,
+/// which cost about 0.5 ms a crop.
+pub fn area_crop(img: &image::RgbImage, win: &Window, size: usize, out: &mut Vec<f32>) {
+    let (ih, iw) = ((win.y1 - win.y0) as i64, (win.x1 - win.x0) as i64);
+    let o = size as i64;
+    let start = |a: i64, i: i64| ((a * i) as f32 / o as f32).floor() as i64;
+    let end = |a: i64, i: i64| (((a + 1) * i) as f32 / o as f32).ceil() as i64;
+    let raw = img.as_raw();
+    let stride = img.width() as usize * 3;
+    let base = out.len();
+    out.resize(base + 3 * size * size, 0.0);
+    for oy in 0..o {
+        let (y0, y1) = (start(oy, ih), end(oy, ih));
+        for ox in 0..o {
+            let (x0, x1) = (start(ox, iw), end(ox, iw));
+            let mut sum = [0u32; 3];
+            for y in y0..y1 {
+                let row = (win.y0 + y as usize) * stride;
+                for x in x0..x1 {
+                    let p = row + (win.x0 + x as usize) * 3;
+                    sum[0] += raw[p] as u32;
+                    sum[1] += raw[p + 1] as u32;
+                    sum[2] += raw[p + 2] as u32;
+                }
+            }
+            let (kh, kw) = ((y1 - y0) as f32, (x1 - x0) as f32);
+            for (c, s) in sum.iter().enumerate() {
+                let v = *s as f32 / kh / kw;
+                out[base + (c * size + oy as usize) * size + ox as usize] = (v - 127.5) * 0.0078125;
+            }
+        }
+    }
+}
+
 /// O-Net's landmarks (five x fractions, then five y) in image pixels, relative to the box the
 /// net saw (before its own regression is applied).
 pub fn landmarks(bbox: &[f32; 4], p: &[f32]) -> [[f32; 2]; 5] {

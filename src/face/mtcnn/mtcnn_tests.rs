@@ -153,6 +153,44 @@ fn area_resampling_matches_torch_interpolate() {
     }
 }
 
+/// The Rust crops give libtorch's `adaptive_avg_pool2d` numbers bit for bit, on windows
+/// smaller and larger than the output, at the image border and inside it.
+#[test]
+fn area_crops_equal_torch_adaptive_pooling() {
+    let img = RgbImage::from_fn(157, 93, |x, y| {
+        image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (x ^ y) as u8])
+    });
+    let batch = stages::image_batch(std::slice::from_ref(&img), Device::Cpu).unwrap();
+    let windows = [
+        (0, 0, 157, 93),
+        (10, 5, 31, 22),
+        (100, 40, 157, 93),
+        (3, 7, 14, 16),
+        (50, 0, 51, 1),
+        (20, 30, 117, 89),
+    ];
+    for (x0, y0, x1, y1) in windows {
+        let win = boxes::Window { x0, y0, x1, y1 };
+        for size in [24usize, 48] {
+            let mut ours = Vec::new();
+            boxes::area_crop(&img, &win, size, &mut ours);
+            let s = size as i64;
+            let t = batch
+                .narrow(2, y0 as i64, (y1 - y0) as i64)
+                .narrow(3, x0 as i64, (x1 - x0) as i64)
+                .adaptive_avg_pool2d([s, s]);
+            let t = ((t - 127.5) * 0.0078125).flatten(0, -1);
+            let torch = Vec::<f32>::try_from(&t).unwrap();
+            assert_eq!(ours.len(), torch.len());
+            let differ = ours.iter().zip(&torch).filter(|(a, b)| a != b).count();
+            assert_eq!(
+                differ, 0,
+                "window {win:?} at {size}: {differ} values differ"
+            );
+        }
+    }
+}
+
 #[test]
 fn config_is_checked() {
     let file = Path::new("mtcnn.safetensors");

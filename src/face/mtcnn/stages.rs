@@ -1,6 +1,7 @@
 //! The cascade: pyramid -> P-Net -> 24x24 crops -> R-Net -> 48x48 crops -> O-Net, in the order
-//! and with the tensor operations facenet-pytorch uses, so resampling and normalisation give
-//! the same numbers (same libtorch kernels); box arithmetic lives in `boxes`.
+//! facenet-pytorch runs it. The pyramid uses the same tensor operations (same libtorch
+//! kernels, same numbers); crops and box arithmetic live in `boxes`, written to give the
+//! numbers libtorch gives.
 use super::boxes::{self, Candidate, Overlap};
 use super::Mtcnn;
 use crate::error::Result;
@@ -28,12 +29,12 @@ pub(super) fn detect(m: &Mtcnn, imgs: &[RgbImage]) -> Result<Vec<Vec<Detection>>
     let c = if c.is_empty() {
         c
     } else {
-        stage_r(m, &batch, c, h, w)?
+        stage_r(m, imgs, c)?
     };
     let faces = if c.is_empty() {
         Vec::new()
     } else {
-        stage_o(m, &batch, c, h, w)?
+        stage_o(m, imgs, c)?
     };
     for (image, d) in faces {
         out[image].push(d);
@@ -111,14 +112,8 @@ fn stage_p(m: &Mtcnn, batch: &Tensor, h: usize, w: usize) -> Result<Vec<Candidat
 }
 
 /// Stage 2: R-Net on 24x24 crops, threshold, NMS, calibration, squaring.
-fn stage_r(
-    m: &Mtcnn,
-    batch: &Tensor,
-    cands: Vec<Candidate>,
-    h: usize,
-    w: usize,
-) -> Result<Vec<Candidate>> {
-    let (crops, cands) = crop(batch, cands, 24, h, w)?;
+fn stage_r(m: &Mtcnn, imgs: &[RgbImage], cands: Vec<Candidate>) -> Result<Vec<Candidate>> {
+    let (crops, cands) = crop(imgs, m.device, cands, 24)?;
     let Some(crops) = crops else {
         return Ok(Vec::new());
     };
@@ -152,14 +147,8 @@ fn stage_r(
 
 /// Stage 3: O-Net on 48x48 crops, threshold, landmarks (on the box O-Net saw), calibration,
 /// NMS by the smaller area. Returns `(image, face)` in descending score order.
-fn stage_o(
-    m: &Mtcnn,
-    batch: &Tensor,
-    cands: Vec<Candidate>,
-    h: usize,
-    w: usize,
-) -> Result<Vec<(usize, Detection)>> {
-    let (crops, cands) = crop(batch, cands, 48, h, w)?;
+fn stage_o(m: &Mtcnn, imgs: &[RgbImage], cands: Vec<Candidate>) -> Result<Vec<(usize, Detection)>> {
+    let (crops, cands) = crop(imgs, m.device, cands, 48)?;
     let Some(crops) = crops else {
         return Ok(Vec::new());
     };
@@ -201,35 +190,31 @@ fn stage_o(
         .collect())
 }
 
-/// Each candidate's clipped window resampled to `size` x `size` with torch's `area` mode
-/// (adaptive average pooling, facenet's `imresample`), normalised and stacked. Candidates whose
-/// box lies wholly outside the image are dropped (facenet skips their crops).
+/// Each candidate's clipped window resampled to `size` x `size` (see [`boxes::area_crop`]),
+/// normalised and stacked on the nets' device. Candidates whose box lies wholly outside the
+/// image are dropped (facenet skips their crops).
 fn crop(
-    batch: &Tensor,
+    imgs: &[RgbImage],
+    device: Device,
     cands: Vec<Candidate>,
-    size: i64,
-    h: usize,
-    w: usize,
+    size: usize,
 ) -> Result<(Option<Tensor>, Vec<Candidate>)> {
-    let mut tiles = Vec::with_capacity(cands.len());
+    let (w, h) = imgs[0].dimensions();
+    let mut data = Vec::with_capacity(cands.len() * 3 * size * size);
     let mut kept = Vec::with_capacity(cands.len());
     for c in cands {
-        let Some(win) = boxes::window(&c.bbox, w, h) else {
+        let Some(win) = boxes::window(&c.bbox, w as usize, h as usize) else {
             continue;
         };
-        let tile = batch
-            .f_get(c.image as i64)?
-            .f_narrow(1, win.y0 as i64, (win.y1 - win.y0) as i64)?
-            .f_narrow(2, win.x0 as i64, (win.x1 - win.x0) as i64)?
-            .unsqueeze(0)
-            .adaptive_avg_pool2d([size, size]);
-        tiles.push(tile);
+        boxes::area_crop(&imgs[c.image], &win, size, &mut data);
         kept.push(c);
     }
-    if tiles.is_empty() {
+    if kept.is_empty() {
         return Ok((None, kept));
     }
-    Ok((Some(normalise(&Tensor::f_cat(&tiles, 0)?)), kept))
+    let s = size as i64;
+    let t = Tensor::from_slice(&data).f_view([kept.len() as i64, 3, s, s])?;
+    Ok((Some(t.to_device(device)), kept))
 }
 
 fn chunks(x: &Tensor) -> impl Iterator<Item = Tensor> + '_ {
