@@ -292,7 +292,9 @@ fn deepfakebench_frames_and_folder_layout() {
         .map(|f| format!("\"{f}\""))
         .collect::<Vec<_>>()
         .join(",");
-    let video = format!(r#"{{"000": {{"label": "FF-real", "frames": [{list}]}}}}"#);
+    let video = format!(
+        r#"{{"000": {{"label": "FF-real", "frames": [{list}]}}, "001": {{"label": "FF-real", "frames": ["gone/000.png"]}}, "002": {{"label": "FF-real", "frames": []}}}}"#
+    );
     write(
         &root,
         "dataset_json/FF-DF.json",
@@ -330,6 +332,25 @@ fn deepfakebench_frames_and_folder_layout() {
         .records
         .iter()
         .all(|r| r.video == "FF-real/000" && r.label == 0));
+    // A listed frame that is not on disk, and a video listed without frames.
+    let sk: Vec<(String, Option<u64>, String)> = skipped(&t.path().join("o1"))
+        .into_iter()
+        .map(|x| {
+            let reason = serde_json::to_value(x.reason).unwrap();
+            (
+                x.video.unwrap(),
+                x.frame,
+                reason.as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sk,
+        [
+            ("FF-real/001".to_string(), Some(0), "missing".to_string()),
+            ("FF-real/002".to_string(), None, "missing".to_string())
+        ]
+    );
 
     // Folder: videos, an image and a fake method; the same stem shares a split.
     let root = t.path().join("folder");

@@ -245,9 +245,14 @@ pub fn decode_frames(
     cmd.args(["-nostdin", "-hide_banner", "-v", "error", "-i"])
         .arg(path)
         .args(["-map", "0:v:0", "-an", "-sn"]);
-    if let Some(expr) = select_expr(indices, info.frames) {
-        cmd.args(["-vf", &format!("select='{expr}'")]);
-    }
+    // The scale is a no-op for a correct probe; it guarantees the pipe carries frames of
+    // exactly the size read below, so a surprise (odd rotation metadata) cannot shear them.
+    let size = format!("scale={}:{}", info.width, info.height);
+    let filter = match select_expr(indices, info.frames) {
+        Some(expr) => format!("select='{expr}',{size}"),
+        None => size,
+    };
+    cmd.args(["-vf", &filter]);
     // Passthrough timing: never duplicate or drop frames to reach a frame rate.
     cmd.args([
         "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",

@@ -139,3 +139,67 @@ fn a_failing_consumer_stops_the_decoder() {
     assert_eq!(r.unwrap_err().to_string(), "enough");
     assert_eq!(seen, 2);
 }
+
+#[test]
+fn rotation_metadata_turns_frames_upright() {
+    let dir = tempfile::tempdir().unwrap();
+    // 64x48 frames, white block in the top-left corner, stored with a 90 degree rotation.
+    let frames = dir.path().join("f");
+    std::fs::create_dir_all(&frames).unwrap();
+    let img = RgbImage::from_fn(64, 48, |x, y| {
+        let v = if x < 12 && y < 12 { 255 } else { 0 };
+        image::Rgb([v, v, v])
+    });
+    for i in 0..3 {
+        img.save(frames.join(format!("{i:03}.png"))).unwrap();
+    }
+    let plain = dir.path().join("plain.mp4");
+    let rotated = dir.path().join("rotated.mp4");
+    let ok = |args: &[&std::ffi::OsStr]| {
+        Command::new("ffmpeg")
+            .args(args)
+            .status()
+            .unwrap()
+            .success()
+    };
+    assert!(ok(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-framerate".as_ref(),
+        "10".as_ref(),
+        "-i".as_ref(),
+        frames.join("%03d.png").as_os_str(),
+        "-c:v".as_ref(),
+        "mpeg4".as_ref(),
+        "-q:v".as_ref(),
+        "2".as_ref(),
+        "-pix_fmt".as_ref(),
+        "yuv420p".as_ref(),
+        plain.as_os_str()
+    ]));
+    assert!(ok(&[
+        "-v".as_ref(),
+        "error".as_ref(),
+        "-i".as_ref(),
+        plain.as_os_str(),
+        "-c".as_ref(),
+        "copy".as_ref(),
+        "-metadata:s:v:0".as_ref(),
+        "rotate=90".as_ref(),
+        rotated.as_os_str()
+    ]));
+    let (info, frames) = read_frames(&rotated, FrameSelection::Even(1)).unwrap();
+    assert_eq!((info.width, info.height), (48, 64));
+    let f = &frames[0].1;
+    assert_eq!(f.dimensions(), (48, 64));
+    // ffmpeg applies the stored display matrix (here a quarter turn counter-clockwise, as
+    // `ffmpeg -i rotated.mp4 out.png` also shows): the top-left block ends up bottom-left.
+    assert!(f.get_pixel(5, 58)[0] > 200, "{:?}", f.get_pixel(5, 58));
+    for (x, y) in [(5, 5), (42, 5), (42, 58)] {
+        assert!(
+            f.get_pixel(x, y)[0] < 50,
+            "({x}, {y}): {:?}",
+            f.get_pixel(x, y)
+        );
+    }
+}

@@ -246,19 +246,23 @@ struct Job<'a> {
     frames_decoded: usize,
 }
 
-/// Reads an image file; a zero-byte file is named as such.
-fn read_image(path: &Path) -> Result<RgbImage, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+/// Reads an image file; a zero-byte or absent file is named as such.
+fn read_image(path: &Path) -> Result<RgbImage, (Reason, String)> {
+    let unreadable = |e: String| (Reason::Unreadable, e);
+    let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => (Reason::Missing, "no such file".to_string()),
+        _ => unreadable(e.to_string()),
+    })?;
     if meta.len() == 0 {
-        return Err("empty file (0 bytes)".into());
+        return Err(unreadable("empty file (0 bytes)".into()));
     }
     image::ImageReader::open(path)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| unreadable(e.to_string()))?
         .with_guessed_format()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| unreadable(e.to_string()))?
         .decode()
         .map(|img| img.to_rgb8())
-        .map_err(|e| format!("cannot decode image: {e}"))
+        .map_err(|e| unreadable(format!("cannot decode image: {e}")))
 }
 
 impl Job<'_> {
@@ -315,14 +319,18 @@ impl Job<'_> {
             }
             Source::Image(path) => match read_image(path) {
                 Ok(img) => batch.push((0, img)),
-                Err(e) => self.skip(path, None, Reason::Unreadable, e),
+                Err((why, e)) => self.skip(path, None, why, e),
             },
+            Source::Frames(paths) if paths.is_empty() => {
+                let detail = "the dataset's index lists no frames for this video".to_string();
+                self.skip(Path::new(&item.video), None, Reason::Missing, detail);
+            }
             Source::Frames(paths) => {
                 for i in self.opts.frames.indices(paths.len() as u64) {
                     let path = &paths[i as usize];
                     match read_image(path) {
                         Ok(img) => batch.push((i, img)),
-                        Err(e) => self.skip(path, Some(i), Reason::Unreadable, e),
+                        Err((why, e)) => self.skip(path, Some(i), why, e),
                     }
                     if batch.len() >= batch_size {
                         self.faces(std::mem::take(&mut batch))?;

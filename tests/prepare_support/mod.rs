@@ -3,8 +3,9 @@
 //! and a deterministic stand-in detector that finds those faces again by matching the
 //! frame against the source photo.
 #![allow(dead_code)]
+use crossdf::assets::PHOTO_ASSETS;
 use crossdf::face::{Detection, FaceDetector};
-use crossdf::synth::SourceFace;
+use crossdf::synth::photos;
 use image::RgbImage;
 use std::path::Path;
 use std::process::Command;
@@ -35,9 +36,41 @@ pub fn isolated_clips(n: usize) -> Vec<Clip> {
     select_clips(n, true)
 }
 
-fn select_clips(n: usize, isolated: bool) -> Vec<Clip> {
+/// A reference face: facenet-pytorch's MTCNN on a registry photo
+/// (tests/fixtures/mtcnn_faces.json), independent of crossdf's own detector.
+struct RefFace {
+    photo_name: String,
+    index: usize,
+    photo: Arc<RgbImage>,
+    detection: Detection,
+}
+
+fn reference_faces() -> Vec<RefFace> {
     let cache = crossdf::assets::cache_root().unwrap();
-    let faces: Vec<SourceFace> = crossdf::synth::registry_faces(&cache).unwrap();
+    let list = photos::parse_face_list(photos::INTERIM_FACES_JSON).unwrap();
+    let mut out = Vec::new();
+    for (name, entry) in list {
+        let asset = PHOTO_ASSETS.iter().find(|a| a.name == entry.asset).unwrap();
+        let path = asset.fetch(&cache).unwrap().join(&entry.path);
+        let mut img = image::open(&path).unwrap().to_rgb8();
+        photos::remove_drawn_boxes(&mut img);
+        let photo = Arc::new(img);
+        for (index, d) in entry.faces.into_iter().enumerate() {
+            if photos::keep(&d) {
+                out.push(RefFace {
+                    photo_name: name.clone(),
+                    index,
+                    photo: photo.clone(),
+                    detection: d,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn select_clips(n: usize, isolated: bool) -> Vec<Clip> {
+    let faces = reference_faces();
     let mut out = Vec::new();
     for f in &faces {
         let [x1, y1, x2, y2] = f.detection.bbox;
@@ -59,7 +92,7 @@ fn select_clips(n: usize, isolated: bool) -> Vec<Clip> {
             let [a, b, c, d] = g.detection.bbox;
             let (gx, gy) = ((a + c) / 2.0, (b + d) / 2.0);
             g.photo_name == f.photo_name
-                && g.identity != f.identity
+                && g.index != f.index
                 && (wx0..wx1).contains(&gx)
                 && (wy0..wy1).contains(&gy)
         });
