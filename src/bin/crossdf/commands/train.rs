@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long)]
     backbone: Option<BackboneKind>,
     /// Initial backbone weights: a state dict in the backbone's reference names (torchvision's
-    /// resnet50 / efficientnet_v2_l .pth, a registry name's file from `crossdf weights fetch`);
+    /// resnet50 / efficientnet_v2_l .pth) or a registry name (`crossdf weights list`);
     /// the classifier head in it is ignored
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -95,7 +95,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     set!(cfg.optim.lr, a.lr);
     set!(cfg.seed, a.seed);
     if let Some(w) = a.weights {
-        cfg.weights = Some(w);
+        // A registry name (`crossdf weights list`) stands for its cached file.
+        cfg.weights = Some(if w.is_file() {
+            w
+        } else {
+            let name = w.to_string_lossy();
+            crossdf::backbone::pretrained::resolve(&name, Some(cfg.model.backbone))?.0
+        });
     }
     if a.freeze_backbone {
         cfg.model.freeze_backbone = true;
