@@ -8,6 +8,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |f| f.write_all(bytes))
 }
 
+/// PNG-encodes `img` and writes it atomically.
+pub fn write_png(path: &Path, img: &image::RgbImage) -> Result<()> {
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|source| Error::Image {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_atomic(path, &bytes)
+}
+
 /// Runs `fill` on a temp file beside `path`, then renames it over `path`.
 pub fn write_atomic_with(
     path: &Path,

@@ -87,14 +87,7 @@ pub fn write_aligned(
         let d = &f.detection;
         let a = align_or_crop(img, d.bbox, &d.landmarks, size, margin);
         let path = dir.join(format!("{stem}_{}.png", f.index));
-        let mut png = Vec::new();
-        a.image
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .map_err(|source| Error::Image {
-                path: path.clone(),
-                source,
-            })?;
-        crate::fsutil::write_atomic(&path, &png)?;
+        crate::fsutil::write_png(&path, &a.image)?;
         f.aligned = Some(path);
         f.fallback = Some(a.fallback);
     }

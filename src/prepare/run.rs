@@ -397,7 +397,7 @@ impl Job<'_> {
                     self.opts.size,
                     self.opts.margin,
                 );
-                save_png(&self.out.join(&rel), &crop.image)?;
+                crate::fsutil::write_png(&self.out.join(&rel), &crop.image)?;
                 for &split in &self.item.splits {
                     let mut r = Record::new(
                         &rel,
@@ -425,17 +425,4 @@ impl Job<'_> {
         }
         Ok(())
     }
-}
-
-fn save_png(path: &Path, img: &RgbImage) -> Result<()> {
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .map_err(|source| Error::Image {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    write_atomic(path, &bytes)
 }

@@ -23,11 +23,5 @@ pub fn draw_err(e: impl std::fmt::Display) -> Error {
 
 /// PNG-encodes and writes atomically.
 pub fn write_png(path: &Path, img: &RgbImage) -> Result<()> {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|source| Error::Image {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    crate::fsutil::write_atomic(path, bytes.get_ref())
+    crate::fsutil::write_png(path, img)
 }

@@ -376,7 +376,7 @@ pub fn build_with_progress(
                 false
             } else {
                 let (_, img) = ctx.render(job);
-                save_png(&path, &img)?;
+                crate::fsutil::write_png(&path, &img)?;
                 true
             };
             progress(0);
@@ -482,7 +482,7 @@ fn write_sheets(ctx: &Ctx, methods: &[Box<dyn Forgery>], out: &Path) -> Result<(
             })
             .collect();
         let sheet = contact_sheet(&pairs, ctx.opts.size.min(224));
-        save_png(
+        crate::fsutil::write_png(
             &out.join("sheets").join(format!("{}.png", m.name())),
             &sheet,
         )
@@ -515,19 +515,6 @@ fn check_reuse(out: &Path, want: &SynthSummary) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn save_png(path: &Path, img: &RgbImage) -> Result<()> {
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .map_err(|source| Error::Image {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    write_atomic(path, &bytes)
 }
 
 #[cfg(test)]
