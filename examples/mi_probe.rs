@@ -7,7 +7,7 @@
 //!
 //! CONFIG.toml is a `crossdf train` config (e.g. a demo run's config.toml); the run lasts
 //! its `epochs * steps_per_epoch` steps and skips validation.
-use crossdf::data::loader::{Sample, TrainLoader, TrainLoaderConfig};
+use crossdf::data::loader::{Sample, TrainLoader};
 use crossdf::did::{loss::did_loss, DidModel};
 use crossdf::manifest::{Manifest, Split};
 use crossdf::train::{optim::Adam, schedule, trainer::domain_map, TrainConfig};
@@ -47,19 +47,7 @@ fn main() -> anyhow::Result<()> {
     let vars = vs.variables();
     let mut opt = Adam::new(&vars, cfg.optim.clone());
     let t_wd = cfg.optim.t_weight_decay.unwrap_or(cfg.optim.weight_decay);
-    let mut loader = TrainLoader::new(
-        samples,
-        &TrainLoaderConfig {
-            batch: cfg.data.batch,
-            size: cfg.model.size as u32,
-            workers: cfg.data.workers,
-            prefetch: cfg.data.prefetch,
-            balance: cfg.data.balance,
-            augment: cfg.data.augment.clone(),
-            seed: cfg.seed,
-        },
-        0,
-    )?;
+    let mut loader = TrainLoader::new(samples, &cfg.loader_config(), 0)?;
     let total = cfg.total_steps();
     for step in 0..total {
         tch::manual_seed(cfg.seed.wrapping_add(step as u64) as i64);

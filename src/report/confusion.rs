@@ -1,7 +1,7 @@
 //! Domain confusion of `C_bar`: rows are the manifest's domains of the test images, columns
 //! the domain `C_bar` picked among those it was trained on. A held-out method has a row but
 //! no column, so the table shows which seen method it is mistaken for.
-use super::plot::{draw_err, register_font};
+use super::plot::draw_err;
 use crate::error::{Error, Result};
 use image::RgbImage;
 use plotters::prelude::*;
@@ -85,16 +85,12 @@ impl Confusion {
 
     /// A heat map of row fractions with the counts written in each cell.
     pub fn render(&self, title: &str) -> Result<RgbImage> {
-        register_font();
         let cell = 118u32;
         let (left, top) = (150u32, 60u32);
         let w = left + cell * self.cols.len() as u32 + 20;
         let h = top + cell * self.rows.len() as u32 + 50;
-        let mut buf = vec![0u8; (w * h * 3) as usize];
         let frac = self.row_fractions();
-        {
-            let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-            root.fill(&WHITE).map_err(draw_err)?;
+        super::plot::render(w, h, |root| {
             let font = ("sans-serif", 14).into_font();
             root.draw(&Text::new(title, (10, 10), ("sans-serif", 18)))
                 .map_err(draw_err)?;
@@ -139,8 +135,7 @@ impl Confusion {
                 font,
             ))
             .map_err(draw_err)?;
-            root.present().map_err(draw_err)?;
-        }
-        Ok(RgbImage::from_raw(w, h, buf).expect("buffer holds w*h*3 bytes"))
+            Ok(())
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! Drawn by `plotters` into an RGB buffer and encoded by `image`, so no plotters encoder
 //! is needed. Text uses DejaVu Sans embedded by the `dejavu` crate: a fresh machine
 //! without system fonts draws the same labels.
-use super::plot::{draw_err, register_font};
+use super::plot::draw_err;
 use crate::error::{Error, Result};
 use crate::metrics::RocPoint;
 use image::RgbImage;
@@ -24,12 +24,8 @@ pub fn render(title: &str, curves: &[Curve], width: u32, height: u32) -> Result<
             "ROC plot of {width}x{height} pixels is too small for axes and legend (min 200x150)"
         )));
     }
-    register_font();
-    let mut buf = vec![0u8; width as usize * height as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
+    super::plot::render(width, height, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .x_label_area_size(42)
@@ -70,9 +66,8 @@ pub fn render(title: &str, curves: &[Curve], width: u32, height: u32) -> Result<
                 .draw()
                 .map_err(draw_err)?;
         }
-        root.present().map_err(draw_err)?;
-    }
-    Ok(RgbImage::from_raw(width, height, buf).expect("buffer holds width*height*3 bytes"))
+        Ok(())
+    })
 }
 
 /// Renders and writes a PNG atomically.

@@ -3,7 +3,7 @@
 //!
 //! The embedding is `bhtsne`'s; we only pick perplexity for small sets, seed the start so a
 //! report is reproducible, and subsample large sets evenly per domain.
-use super::plot::{draw_err, register_font};
+use super::plot::draw_err;
 use crate::error::{Error, Result};
 use image::RgbImage;
 use plotters::prelude::*;
@@ -97,7 +97,6 @@ pub fn render(
     fake: &[bool],
     size: (u32, u32),
 ) -> Result<RgbImage> {
-    register_font();
     let (w, h) = size;
     let (mut x0, mut x1, mut y0, mut y1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
     for p in points {
@@ -114,11 +113,8 @@ pub fn render(
         v.dedup();
         v
     };
-    let mut buf = vec![0u8; (w * h * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(&root)
+    super::plot::render(w, h, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 18))
             .margin(12)
             .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))
@@ -159,9 +155,8 @@ pub fn render(
             .label_font(("sans-serif", 14))
             .draw()
             .map_err(draw_err)?;
-        root.present().map_err(draw_err)?;
-    }
-    Ok(RgbImage::from_raw(w, h, buf).expect("buffer holds w*h*3 bytes"))
+        Ok(())
+    })
 }
 
 /// Embeds, renders and writes one t-SNE plot.

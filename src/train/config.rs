@@ -2,7 +2,7 @@
 //! where the paper gives one; a TOML file overrides any subset, CLI flags override the file.
 use super::optim::OptimConfig;
 use crate::data::augment::AugmentConfig;
-use crate::data::loader::Balance;
+use crate::data::loader::{Balance, TrainLoaderConfig};
 use crate::did::{LossConfig, ModelConfig};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -112,6 +112,19 @@ impl TrainConfig {
 
     pub fn total_steps(&self) -> usize {
         self.schedule.epochs * self.schedule.steps_per_epoch
+    }
+
+    /// The training loader's settings (batch, size, workers, balance, augmentation, seed).
+    pub fn loader_config(&self) -> TrainLoaderConfig {
+        TrainLoaderConfig {
+            batch: self.data.batch,
+            size: self.model.size as u32,
+            workers: self.data.workers,
+            prefetch: self.data.prefetch,
+            balance: self.data.balance,
+            augment: self.data.augment.clone(),
+            seed: self.seed,
+        }
     }
 }
 

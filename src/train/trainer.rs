@@ -4,7 +4,7 @@ use super::checkpoint::{self, CheckpointMeta};
 use super::config::TrainConfig;
 use super::optim::Adam;
 use super::schedule;
-use crate::data::loader::{OnError, Sample, TrainLoader, TrainLoaderConfig};
+use crate::data::loader::{OnError, Sample, TrainLoader};
 use crate::detector;
 use crate::did::{loss::did_loss, DidModel};
 use crate::error::{Error, Result};
@@ -159,19 +159,7 @@ pub fn train(
     vs.set_kind(tch::Kind::Float);
 
     let total = cfg.total_steps();
-    let mut loader = TrainLoader::new(
-        train_samples,
-        &TrainLoaderConfig {
-            batch: cfg.data.batch,
-            size: cfg.model.size as u32,
-            workers: cfg.data.workers,
-            prefetch: cfg.data.prefetch,
-            balance: cfg.data.balance,
-            augment: cfg.data.augment.clone(),
-            seed: cfg.seed,
-        },
-        start_step as u64,
-    )?;
+    let mut loader = TrainLoader::new(train_samples, &cfg.loader_config(), start_step as u64)?;
     let bar = progress_bar(opts.progress, total as u64, start_step as u64);
     let mut log = std::fs::OpenOptions::new()
         .create(true)

@@ -1,8 +1,8 @@
 //! `crossdf eval`: frame- and video-level metrics of a checkpoint on a manifest split.
+use super::ModelOnData;
 use anyhow::Context;
 use crossdf::data::loader::OnError;
-use crossdf::detector::{self, Detector, ScoreOptions};
-use crossdf::manifest::{Manifest, Split};
+use crossdf::detector;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -13,15 +13,8 @@ enum OnErrorArg {
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Checkpoint file, or a run folder (its best.safetensors, else last)
-    #[arg(long)]
-    model: PathBuf,
-    /// Manifest to evaluate on
-    #[arg(long)]
-    data: PathBuf,
-    /// train | val | test
-    #[arg(long, default_value = "test")]
-    split: Split,
+    #[command(flatten)]
+    on: ModelOnData,
     /// Write both levels' metrics as JSON
     #[arg(long)]
     json: Option<PathBuf>,
@@ -31,35 +24,22 @@ pub struct Args {
     /// What to do with an image that cannot be read
     #[arg(long, value_enum, default_value = "fail")]
     on_error: OnErrorArg,
-    #[arg(long, default_value_t = 32)]
-    batch: usize,
-    #[arg(long, default_value_t = 2)]
-    workers: usize,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    device: String,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let device = crossdf::device::parse(&a.device)?;
-    let det = Detector::load(&a.model, device)?;
-    let manifest = Manifest::read(&a.data)?;
-    let records: Vec<_> = manifest.split(a.split).collect();
+    let (device, det, manifest) = a.on.load()?;
+    let records: Vec<_> = manifest.split(a.on.split).collect();
     anyhow::ensure!(
         !records.is_empty(),
         "{}: no records with split \"{}\"",
-        a.data.display(),
-        a.split
+        a.on.data.display(),
+        a.on.split
     );
-    let opts = ScoreOptions {
-        size: det.config.model.size as u32,
-        batch: a.batch,
-        workers: a.workers,
-        on_error: match a.on_error {
-            OnErrorArg::Skip => OnError::Skip,
-            OnErrorArg::Fail => OnError::Fail,
-        },
+    let on_error = match a.on_error {
+        OnErrorArg::Skip => OnError::Skip,
+        OnErrorArg::Fail => OnError::Fail,
     };
+    let opts = a.on.score_options(&det, on_error);
     let scored = detector::score_records(&det.model, device, &manifest, &records, &opts)?;
     for s in &scored.skipped {
         eprintln!("skipped {}: {}", s.path.display(), s.reason);
@@ -72,7 +52,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let levels = crossdf::metrics::frame_and_video(
         &scored.records,
-        a.split.as_str(),
+        a.on.split.as_str(),
         &det.checkpoint_rule(),
     )
     .context("computing metrics")?;

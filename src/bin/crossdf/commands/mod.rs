@@ -31,3 +31,53 @@ impl From<FacesArg> for crossdf::face::select::Faces {
         }
     }
 }
+
+/// A checkpoint scored on one split of a manifest (`eval`, `report`).
+#[derive(clap::Args)]
+pub struct ModelOnData {
+    /// Checkpoint file, or a run folder (its best.safetensors, else last)
+    #[arg(long)]
+    pub model: std::path::PathBuf,
+    /// Manifest of the faces to score
+    #[arg(long)]
+    pub data: std::path::PathBuf,
+    /// train | val | test
+    #[arg(long, default_value = "test")]
+    pub split: crossdf::manifest::Split,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// cpu, cuda or cuda:N
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl ModelOnData {
+    /// The device, the loaded checkpoint and the manifest.
+    pub fn load(
+        &self,
+    ) -> anyhow::Result<(
+        tch::Device,
+        crossdf::detector::Detector,
+        crossdf::manifest::Manifest,
+    )> {
+        let device = crossdf::device::parse(&self.device)?;
+        let det = crossdf::detector::Detector::load(&self.model, device)?;
+        let manifest = crossdf::manifest::Manifest::read(&self.data)?;
+        Ok((device, det, manifest))
+    }
+
+    pub fn score_options(
+        &self,
+        det: &crossdf::detector::Detector,
+        on_error: crossdf::data::loader::OnError,
+    ) -> crossdf::detector::ScoreOptions {
+        crossdf::detector::ScoreOptions {
+            size: det.config.model.size as u32,
+            batch: self.batch,
+            workers: self.workers,
+            on_error,
+        }
+    }
+}
