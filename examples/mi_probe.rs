@@ -31,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     let mut out = std::fs::File::create(&args[2])?;
 
     let recs: Vec<_> = manifest.split(Split::Train).collect();
-    let domains = domain_map(&recs);
+    let domains = domain_map(&recs, &cfg);
     let samples = recs
         .iter()
         .map(|r| Sample {
@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
     let vars = vs.variables();
     let mut opt = Adam::new(&vars, cfg.optim.clone());
     let t_wd = cfg.optim.t_weight_decay.unwrap_or(cfg.optim.weight_decay);
-    let mut loader = TrainLoader::new(samples, &cfg.loader_config(), 0)?;
+    let mut loader = TrainLoader::new(samples, &cfg.loader_config(&domains), 0)?;
     let total = cfg.total_steps();
     for step in 0..total {
         tch::manual_seed(cfg.seed.wrapping_add(step as u64) as i64);

@@ -8,6 +8,7 @@ pub mod error;
 pub mod fsutil;
 pub mod manifest;
 pub mod media;
+pub mod interval;
 pub mod metrics;
 pub mod prepare;
 

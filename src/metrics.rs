@@ -5,6 +5,7 @@
 //! Degenerate inputs (empty, one class, non-finite scores) are errors, never a number,
 //! so a broken evaluation cannot print a plausible-looking AUC.
 use crate::error::{Error, Result};
+use crate::interval::{self, Intervals};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
@@ -305,16 +306,27 @@ pub struct LabelledMetrics {
     /// How the checkpoint was chosen, e.g. "best(val AUC)".
     pub checkpoint_rule: String,
     pub metrics: Metrics,
+    /// 95% intervals of AUC and EER from a bootstrap over identities ([`crate::interval`]);
+    /// None where fewer than two identities were scored.
+    pub ci: Option<Intervals>,
 }
 
 impl fmt::Display for LabelledMetrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.metrics;
+        let (auc_ci, eer_ci) = match &self.ci {
+            Some(c) => (format!(" {}", c.auc), format!(" {}", c.eer)),
+            None => (String::new(), String::new()),
+        };
         write!(
             f,
-            "{}  split={}  checkpoint={}  n={} (real {}, fake {})  AUC={:.4}  EER={:.4}  AP={:.4}  ACC={:.4}",
+            "{}  split={}  checkpoint={}  n={} (real {}, fake {})  AUC={:.4}{auc_ci}  EER={:.4}{eer_ci}  AP={:.4}  ACC={:.4}",
             self.level, self.split, self.checkpoint_rule, m.n, m.n_real, m.n_fake, m.auc, m.eer, m.ap, m.acc
-        )
+        )?;
+        if let Some(c) = &self.ci {
+            write!(f, "  (95% CI, bootstrap over {} identities)", c.auc.clusters)?;
+        }
+        Ok(())
     }
 }
 
@@ -324,11 +336,12 @@ pub fn frame_and_video(
     split: &str,
     checkpoint_rule: &str,
 ) -> Result<[LabelledMetrics; 2]> {
-    let label = |level, metrics| LabelledMetrics {
+    let label = |level, metrics, ci| LabelledMetrics {
         level,
         split: split.to_string(),
         checkpoint_rule: checkpoint_rule.to_string(),
         metrics,
+        ci,
     };
     let scores: Vec<f64> = records.iter().map(|r| r.score).collect();
     let labels: Vec<u8> = records.iter().map(|r| r.label).collect();
@@ -338,7 +351,19 @@ pub fn frame_and_video(
     let vl: Vec<u8> = videos.iter().map(|v| v.label).collect();
     let video =
         Metrics::compute(&vs, &vl).map_err(|e| Error::invalid(format!("video level: {e}")))?;
-    Ok([label(Level::Frame, frame), label(Level::Video, video)])
+    let video_records: Vec<ScoreRecord> = videos
+        .into_iter()
+        .map(|v| ScoreRecord {
+            path: None,
+            score: v.score,
+            label: v.label,
+            video: v.video,
+        })
+        .collect();
+    Ok([
+        label(Level::Frame, frame, interval::intervals(records)),
+        label(Level::Video, video, interval::intervals(&video_records)),
+    ])
 }
 
 /// Reads JSON Lines `{"score": s, "label": 0|1, "video": "id"}`; other fields are

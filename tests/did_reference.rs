@@ -83,6 +83,7 @@ impl Fixture {
             reduction: 16,
             dropout: self.meta["dropout"].as_f64().unwrap(),
             freeze_backbone: false,
+            t_arch: crossdf::did::MiArch::Paper,
         };
         let model =
             DidModel::new(&vs.root(), &cfg, self.meta["num_domains"].as_i64().unwrap()).unwrap();

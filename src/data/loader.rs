@@ -5,12 +5,14 @@
 //! batch and makes the output independent of the number of workers.
 use super::augment::{augment, AugmentConfig};
 use super::image::{flat_to_tensor, gray_to_f32, load_gray, resize_gray};
+use super::online::{self, OnlineConfig};
 use super::pipeline::Pipeline;
 pub use super::sampler::Balance;
 use super::sampler::{batch_rng, Sampler};
 use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use image::GrayImage;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tch::Tensor;
@@ -54,6 +56,16 @@ pub struct TrainLoaderConfig {
     /// Decoded batches kept ready ahead of the consumer.
     pub prefetch: usize,
     pub augment: AugmentConfig,
+    /// Decode every image once, at `size`, and keep the gray bytes in memory (n x size^2
+    /// bytes) instead of decoding PNGs every step. Unreadable files are then found up front.
+    pub cache: bool,
+    /// With `cache`: the share of unreadable files above which training refuses to start;
+    /// below it they are left out and listed in [`TrainLoader::skipped`].
+    pub max_unreadable: f64,
+    /// Online forgeries of the real samples (off by default).
+    pub online: OnlineConfig,
+    /// The domain id of each `online.methods` entry (the model's domain map).
+    pub online_domains: Vec<usize>,
 }
 
 impl Default for TrainLoaderConfig {
@@ -66,6 +78,10 @@ impl Default for TrainLoaderConfig {
             workers: 2,
             prefetch: 4,
             augment: AugmentConfig::default(),
+            cache: true,
+            max_unreadable: 0.05,
+            online: OnlineConfig::default(),
+            online_domains: Vec::new(),
         }
     }
 }
@@ -74,6 +90,38 @@ impl Default for TrainLoaderConfig {
 pub struct TrainLoader {
     pipeline: Pipeline<RawBatch>,
     size: u32,
+    skipped: Vec<Skipped>,
+    counts: SampleCounts,
+}
+
+/// What the training stream draws from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SampleCounts {
+    pub real: usize,
+    /// Fakes listed in the manifest (and used).
+    pub manifest_fakes: usize,
+    /// (real, method) pairs that online forgeries draw from.
+    pub online_pairs: usize,
+}
+
+/// Everything a worker needs to make batch `b`, shared between the workers.
+struct Source {
+    samples: Vec<Sample>,
+    /// Gray crops at the model size, by sample (with `cache`).
+    cache: Option<Vec<GrayImage>>,
+    /// For an online fake: (the real sample it is made from, index into `methods`).
+    origin: Vec<Option<(usize, usize)>>,
+    reals: Vec<usize>,
+    methods: Vec<Box<dyn crate::synth::methods::Forgery>>,
+}
+
+impl Source {
+    fn image(&self, i: usize, size: u32) -> Result<GrayImage> {
+        match &self.cache {
+            Some(c) => Ok(c[i].clone()),
+            None => Ok(resize_gray(&load_gray(&self.samples[i].path)?, size)),
+        }
+    }
 }
 
 impl TrainLoader {
@@ -82,17 +130,77 @@ impl TrainLoader {
     pub fn new(samples: Vec<Sample>, cfg: &TrainLoaderConfig, start_batch: u64) -> Result<Self> {
         check_common(&samples, cfg.size, cfg.batch)?;
         cfg.augment.validate()?;
+        let methods = cfg.online.resolve()?;
+        if methods.len() != cfg.online_domains.len() {
+            return Err(Error::invalid(format!(
+                "online forgeries: {} methods but {} domain ids",
+                methods.len(),
+                cfg.online_domains.len()
+            )));
+        }
+        let (samples, cache, skipped) = if cfg.cache {
+            decode_all(samples, cfg.size, cfg.max_unreadable)?
+        } else {
+            (samples, None, Vec::new())
+        };
+        let mut samples = samples;
+        let mut cache = cache;
+        if !methods.is_empty() && !cfg.online.keep_manifest_fakes {
+            let keep: Vec<bool> = samples.iter().map(|s| s.label == 0).collect();
+            let mut k = keep.iter();
+            samples.retain(|_| *k.next().unwrap_or(&true));
+            if let Some(c) = cache.as_mut() {
+                let mut k = keep.iter();
+                c.retain(|_| *k.next().unwrap_or(&true));
+            }
+        }
+        let reals: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].label == 0).collect();
+        let mut counts = SampleCounts {
+            real: reals.len(),
+            manifest_fakes: samples.len() - reals.len(),
+            online_pairs: 0,
+        };
+        let mut origin = vec![None; samples.len()];
+        for (m, &domain) in cfg.online_domains.iter().enumerate() {
+            for &r in &reals {
+                let s = Sample {
+                    path: samples[r].path.clone(),
+                    label: 1,
+                    domain,
+                };
+                samples.push(s);
+                origin.push(Some((r, m)));
+                counts.online_pairs += 1;
+            }
+        }
         let sampler = Sampler::new(&samples, cfg.batch, cfg.balance, cfg.seed)?;
-        let samples = Arc::new(samples);
+        let source = Arc::new(Source {
+            samples,
+            cache,
+            origin,
+            reals,
+            methods,
+        });
         let cfg = Arc::new(cfg.clone());
         let pipeline = Pipeline::spawn(cfg.workers, cfg.prefetch, start_batch, u64::MAX, || {
-            let (samples, cfg, mut sampler) = (samples.clone(), cfg.clone(), sampler.clone());
-            move |b| train_batch(b, &samples, &cfg, &mut sampler)
+            let (source, cfg, mut sampler) = (source.clone(), cfg.clone(), sampler.clone());
+            move |b| train_batch(b, &source, &cfg, &mut sampler)
         })?;
         Ok(TrainLoader {
             pipeline,
             size: cfg.size,
+            skipped,
+            counts,
         })
+    }
+
+    /// Files left out because they could not be read (with `cache`).
+    pub fn skipped(&self) -> &[Skipped] {
+        &self.skipped
+    }
+
+    pub fn counts(&self) -> SampleCounts {
+        self.counts
     }
 
     /// The next batch in order; a decode error names the file.
@@ -265,9 +373,52 @@ impl RawBatch {
     }
 }
 
+/// Decodes every sample once at `size` (in parallel); unreadable ones are left out and
+/// returned as skipped, unless more than `max_share` of them are.
+fn decode_all(
+    samples: Vec<Sample>,
+    size: u32,
+    max_share: f64,
+) -> Result<(Vec<Sample>, Option<Vec<GrayImage>>, Vec<Skipped>)> {
+    use rayon::prelude::*;
+    let decoded: Vec<Result<GrayImage>> = samples
+        .par_iter()
+        .map(|s| Ok(resize_gray(&load_gray(&s.path)?, size)))
+        .collect();
+    let n = samples.len();
+    let (mut kept, mut cache, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
+    for (index, (s, d)) in samples.into_iter().zip(decoded).enumerate() {
+        match d {
+            Ok(img) => {
+                kept.push(s);
+                cache.push(img);
+            }
+            Err(e) => skipped.push(Skipped {
+                index,
+                path: s.path,
+                reason: reason(&e),
+            }),
+        }
+    }
+    if !skipped.is_empty() && skipped.len() as f64 > max_share * n as f64 {
+        let first: Vec<String> = skipped
+            .iter()
+            .take(3)
+            .map(|s| format!("{}: {}", s.path.display(), s.reason))
+            .collect();
+        return Err(Error::invalid(format!(
+            "{} of {n} training images cannot be read (more than {:.0}%), e.g. {}",
+            skipped.len(),
+            max_share * 100.0,
+            first.join("; ")
+        )));
+    }
+    Ok((kept, Some(cache), skipped))
+}
+
 fn train_batch(
     b: u64,
-    samples: &[Sample],
+    src: &Source,
     cfg: &TrainLoaderConfig,
     sampler: &mut Sampler,
 ) -> Result<RawBatch> {
@@ -278,8 +429,20 @@ fn train_batch(
     indices.shuffle(&mut rng);
     let mut raw = RawBatch::with_capacity(b, indices.len(), cfg.size);
     for i in indices {
-        let s = &samples[i];
-        let img = resize_gray(&load_gray(&s.path)?, cfg.size);
+        let s = &src.samples[i];
+        let img = match src.origin[i] {
+            None => src.image(i, cfg.size)?,
+            Some((real, m)) => {
+                let method = src.methods[m].as_ref();
+                let donor = if method.needs_donor() {
+                    src.image(online::pick_donor(&src.reals, real, &mut rng), cfg.size)?
+                } else {
+                    GrayImage::new(1, 1)
+                };
+                let target = src.image(real, cfg.size)?;
+                online::forge(method, &target, &donor, cfg.online.margin, &mut rng)
+            }
+        };
         let img = augment(&img, &cfg.augment, &mut rng).map_err(|source| Error::Image {
             path: s.path.clone(),
             source,

@@ -3,11 +3,12 @@
 pub mod augment;
 pub mod image;
 pub mod loader;
+pub mod online;
 mod pipeline;
 mod sampler;
 
 pub use augment::{augment, AugmentConfig};
 pub use loader::{
-    Balance, Batch, EvalBatch, EvalLoader, EvalLoaderConfig, OnError, Sample, Skipped, TrainLoader,
+    Balance, Batch, SampleCounts, EvalBatch, EvalLoader, EvalLoaderConfig, OnError, Sample, Skipped, TrainLoader,
     TrainLoaderConfig,
 };

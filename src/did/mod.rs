@@ -6,4 +6,5 @@ pub mod mi;
 pub mod model;
 
 pub use loss::{LossConfig, LossTerms};
+pub use mi::MiArch;
 pub use model::{DidModel, DidOutput, ModelConfig, Variant};

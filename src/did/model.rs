@@ -2,7 +2,7 @@
 //! `C(I_df)`, `C_bar(I_dom)`. The paper's ablations are switches of this one model.
 use super::attention::Attention;
 use super::heads::{Classifier, DomainClassifier};
-use super::mi::MiEstimator;
+use super::mi::{MiArch, MiEstimator};
 use crate::backbone::{Backbone, BackboneKind};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -75,6 +75,8 @@ pub struct ModelConfig {
     /// Not the paper's setting (it fine-tunes `G`); it lets a CPU train on pretrained
     /// features in minutes, since the backward pass through `G` is most of a step.
     pub freeze_backbone: bool,
+    /// Layers of the MI estimator `T` (see [`MiArch`]; `paper` by default).
+    pub t_arch: MiArch,
 }
 
 impl Default for ModelConfig {
@@ -86,6 +88,7 @@ impl Default for ModelConfig {
             reduction: 16,
             dropout: 0.5,
             freeze_backbone: false,
+            t_arch: MiArch::Paper,
         }
     }
 }
@@ -143,7 +146,7 @@ impl DidModel {
             num_domains,
             a_df: v.has_a_df().then(|| attn("a_df")),
             a_dom: v.has_dom().then(|| attn("a_dom")),
-            t: v.has_mi().then(|| MiEstimator::new(&(root / "t"), c_ch)),
+            t: v.has_mi().then(|| MiEstimator::new(&(root / "t"), c_ch, config.t_arch)),
             c: Classifier::new(&(root / "c"), c_ch, config.dropout),
             c_bar: v
                 .has_dom()

@@ -30,6 +30,8 @@ pub struct ModelReportOptions {
 pub struct DomainMetrics {
     pub domain: String,
     pub metrics: Metrics,
+    /// 95% identity-bootstrap intervals of AUC and EER.
+    pub ci: Option<crate::interval::Intervals>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -55,17 +57,19 @@ pub fn per_domain(ins: &Inspected) -> Vec<DomainMetrics> {
     names
         .into_iter()
         .filter_map(|d| {
-            let (s, l): (Vec<f64>, Vec<u8>) = ins
+            let recs: Vec<metrics::ScoreRecord> = ins
                 .records
                 .iter()
                 .zip(&ins.domains)
                 .filter(|(_, dom)| *dom == d || *dom == REAL_DOMAIN)
-                .map(|(r, _)| (r.score, r.label))
-                .unzip();
+                .map(|(r, _)| r.clone())
+                .collect();
+            let (s, l): (Vec<f64>, Vec<u8>) = recs.iter().map(|r| (r.score, r.label)).unzip();
             // A split without reals has no per-method AUC; the table shows what exists.
             Metrics::compute(&s, &l).ok().map(|metrics| DomainMetrics {
                 domain: d.clone(),
                 metrics,
+                ci: crate::interval::intervals(&recs),
             })
         })
         .collect()
@@ -221,16 +225,24 @@ pub fn markdown(r: &ModelReport) -> String {
         "\n## Per forgery method (frame level, split={}, checkpoint={}, each method's fakes vs all reals)\n",
         l.split, l.checkpoint_rule
     );
-    let _ = writeln!(s, "| method | fakes | AUC | EER | AP |");
+    let _ = writeln!(s, "| method | fakes | AUC [95% CI] | EER [95% CI] | AP |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|");
     for d in &r.per_domain {
         let m = &d.metrics;
+        let (ca, ce) = match &d.ci {
+            Some(c) => (format!(" {}", c.auc), format!(" {}", c.eer)),
+            None => (String::new(), String::new()),
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {:.4} | {:.4} | {:.4} |",
+            "| {} | {} | {:.4}{ca} | {:.4}{ce} | {:.4} |",
             d.domain, m.n_fake, m.auc, m.eer, m.ap
         );
     }
+    let _ = writeln!(
+        s,
+        "\nIntervals: 95% percentile bootstrap over identities (video ids up to `@`)."
+    );
     let _ = writeln!(s);
     for f in &r.files {
         if f.ends_with(".png") {

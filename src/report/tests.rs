@@ -17,12 +17,14 @@ fn lm(level: Level, auc: f64, eer: f64) -> LabelledMetrics {
             ap: 0.5,
             acc: 0.5,
         },
+        ci: None,
     }
 }
 
 fn row(name: &str, intra: (f64, f64), cross: (f64, f64)) -> VariantResult {
     VariantResult {
         variant: name.into(),
+        seed: 0,
         config: serde_json::json!({"variant": name}),
         best_epoch: 2,
         best_val_auc: Some(0.9),
@@ -58,8 +60,27 @@ fn summary() -> ExperimentSummary {
             row("did", (0.91, 0.12), (0.61, 0.41)),
             row("bce", (0.95, 0.08), (0.66, 0.38)),
         ],
+        aggregates: Vec::new(),
+        comparisons: vec![comparison(-0.05, Some((-0.09, -0.01)))],
         wall_seconds: BTreeMap::from([("total".into(), 100.0)]),
         notes: vec!["a note".into()],
+    }
+}
+
+fn comparison(d: f64, ci: Option<(f64, f64)>) -> Comparison {
+    Comparison {
+        a: "did".into(),
+        b: "bce".into(),
+        set: "cross".into(),
+        difference: d,
+        ci: ci.map(|(lo, hi)| crate::interval::Interval {
+            lo,
+            hi,
+            clusters: 11,
+            resamples: 1000,
+        }),
+        seeds_a: 3,
+        seeds_b: 3,
     }
 }
 
@@ -72,32 +93,49 @@ fn frame_table_has_labelled_headers_and_the_given_numbers() {
     assert_eq!(
         lines[0],
         format!(
-            "| variant | intra AUC {tag} | intra EER {tag} | cross AUC {tag} | cross EER {tag} |"
+            "| variant | seed | intra AUC {tag} [95% CI] | intra EER | cross AUC {tag} [95% CI] | cross EER |"
         )
     );
-    assert_eq!(lines[2], "| did | 0.9100 | 0.1200 | 0.6100 | 0.4100 |");
-    assert_eq!(lines[3], "| bce | 0.9500 | 0.0800 | 0.6600 | 0.3800 |");
+    assert_eq!(lines[2], "| did | 0 | 0.9100 | 0.1200 | 0.6100 | 0.4100 |");
+    assert_eq!(lines[3], "| bce | 0 | 0.9500 | 0.0800 | 0.6600 | 0.3800 |");
     let v = results_table(&summary().results, Level::Video);
     assert!(
-        v.contains("(video, test,") && v.contains("| did | 0.9900 | 0.0100 | 0.5500 | 0.4500 |"),
+        v.contains("(video, test,") && v.contains("| did | 0 | 0.9900 | 0.0100 | 0.5500 | 0.4500 |"),
         "{v}"
     );
 }
 
 #[test]
-fn comparison_says_when_did_loses() {
-    let s = summary();
-    let line = compare_cross_auc(&s.results, "did", "bce").unwrap();
+fn aggregates_are_mean_and_sample_sd_over_seeds() {
+    let mut rows = summary().results;
+    let mut r2 = rows[0].clone();
+    r2.seed = 1;
+    r2.cross[0].metrics.auc = 0.71;
+    rows.push(r2);
+    let agg = aggregate(&rows);
+    assert_eq!(agg.len(), 2);
+    assert_eq!((agg[0].variant.as_str(), agg[0].seeds.clone()), ("did", vec![0, 1]));
+    // mean(0.61, 0.71) = 0.66; sample sd = 0.1 / sqrt(2).
+    assert!((agg[0].cross_auc.mean - 0.66).abs() < 1e-12);
+    assert!((agg[0].cross_auc.sd - 0.1 / 2f64.sqrt()).abs() < 1e-12);
+    assert_eq!(agg[1].cross_auc.sd, 0.0);
+    let t = aggregate_table(&agg);
+    assert!(t.contains("| did | 2 | 0.9100 +- 0.0000 |"), "{t}");
+}
+
+#[test]
+fn a_verdict_needs_an_interval_that_excludes_zero() {
+    let behind = comparison(-0.05, Some((-0.09, -0.01))).sentence();
+    assert!(behind.contains("-0.0500") && behind.contains("BCE ahead"), "{behind}");
+    let ahead = comparison(0.04, Some((0.01, 0.07))).sentence();
     assert!(
-        line.contains("did 0.6100 vs bce 0.6600")
-            && line.contains("does NOT beat bce: it is 0.0500 lower"),
-        "{line}"
+        ahead.contains("+0.0400") && ahead.contains("[0.010, 0.070]") && ahead.contains("DID ahead"),
+        "{ahead}"
     );
-    let mut r = s.results.clone();
-    r[0].cross[0].metrics.auc = 0.70;
-    let line = compare_cross_auc(&r, "did", "bce").unwrap();
-    assert!(line.contains("did beats bce by 0.0400"), "{line}");
-    assert!(compare_cross_auc(&r, "did", "no-mi").is_none());
+    assert!(ahead.contains("11 test identities") && ahead.contains("3 vs 3 seeds"));
+    let open = comparison(0.04, Some((-0.01, 0.07))).sentence();
+    assert!(open.contains("no verdict") && !open.contains("ahead"), "{open}");
+    assert!(comparison(0.04, None).sentence().contains("no verdict"));
 }
 
 #[test]
@@ -112,7 +150,7 @@ fn summary_files_hold_counts_tables_and_labelled_numbers() {
     );
     assert!(md.contains("| cross test | test | 3 | 9 | 5 | 4 |"), "{md}");
     assert!(md.contains(&results_table(&s.results, Level::Frame)));
-    assert!(md.contains("does NOT beat bce"));
+    assert!(md.contains("BCE ahead"));
     assert!(md.contains("- a note"));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("summary.json")).unwrap()).unwrap();

@@ -3,6 +3,7 @@
 use super::optim::OptimConfig;
 use crate::data::augment::AugmentConfig;
 use crate::data::loader::{Balance, TrainLoaderConfig};
+use crate::data::online::OnlineConfig;
 use crate::did::{LossConfig, ModelConfig};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,10 @@ pub struct DataConfig {
     pub augment: AugmentConfig,
     /// Batch size when scoring validation / test images.
     pub eval_batch: usize,
+    /// Decode the training images once and keep them in memory (see [`TrainLoaderConfig::cache`]).
+    pub cache: bool,
+    /// Online forgeries of the real training faces (off unless methods are named).
+    pub online: OnlineConfig,
 }
 
 impl Default for DataConfig {
@@ -33,6 +38,8 @@ impl Default for DataConfig {
             balance: Balance::Class,
             augment: AugmentConfig::default(),
             eval_batch: 32,
+            cache: true,
+            online: OnlineConfig::default(),
         }
     }
 }
@@ -107,6 +114,7 @@ impl TrainConfig {
                 self.loss.gamma, self.loss.p
             ));
         }
+        self.data.online.resolve()?;
         self.data.augment.validate()
     }
 
@@ -114,8 +122,9 @@ impl TrainConfig {
         self.schedule.epochs * self.schedule.steps_per_epoch
     }
 
-    /// The training loader's settings (batch, size, workers, balance, augmentation, seed).
-    pub fn loader_config(&self) -> TrainLoaderConfig {
+    /// The training loader's settings (batch, size, workers, balance, augmentation, seed,
+    /// online forgeries); `domains` is the model's domain map, which names the online methods.
+    pub fn loader_config(&self, domains: &[String]) -> TrainLoaderConfig {
         TrainLoaderConfig {
             batch: self.data.batch,
             size: self.model.size as u32,
@@ -124,6 +133,16 @@ impl TrainConfig {
             balance: self.data.balance,
             augment: self.data.augment.clone(),
             seed: self.seed,
+            cache: self.data.cache,
+            online: self.data.online.clone(),
+            online_domains: self
+                .data
+                .online
+                .methods
+                .iter()
+                .map(|m| domains.iter().position(|d| d == m).unwrap_or(0))
+                .collect(),
+            ..TrainLoaderConfig::default()
         }
     }
 }

@@ -54,12 +54,16 @@ pub struct TrainSummary {
     pub epochs: Vec<[LabelledMetrics; 2]>,
 }
 
-/// The domain map: "real" first, then the forgery methods of the training split by name.
-pub fn domain_map(train: &[&Record]) -> Vec<String> {
+/// The domain map: "real" first, then the forgery methods of the training split and the
+/// online forgery methods, by name.
+pub fn domain_map(train: &[&Record], cfg: &TrainConfig) -> Vec<String> {
+    let online = &cfg.data.online;
+    let manifest_fakes = !online.enabled() || online.keep_manifest_fakes;
     let mut fakes: Vec<String> = train
         .iter()
-        .filter(|r| r.label == 1)
+        .filter(|r| r.label == 1 && manifest_fakes)
         .map(|r| r.domain.clone())
+        .chain(online.methods.iter().cloned())
         .collect();
     fakes.sort();
     fakes.dedup();
@@ -96,7 +100,7 @@ pub fn train(
             train.path.display()
         )));
     }
-    let domains = domain_map(&train_recs);
+    let domains = domain_map(&train_recs, cfg);
     let train_samples = samples(train, &train_recs, &domains);
     let val_set = val.map(|m| (m, m.split(Split::Val).collect::<Vec<_>>()));
     if let Some((m, recs)) = &val_set {
@@ -159,8 +163,24 @@ pub fn train(
     vs.set_kind(tch::Kind::Float);
 
     let total = cfg.total_steps();
-    let mut loader = TrainLoader::new(train_samples, &cfg.loader_config(), start_step as u64)?;
     let bar = progress_bar(opts.progress, total as u64, start_step as u64);
+    let mut loader = TrainLoader::new(
+        train_samples,
+        &cfg.loader_config(&domains),
+        start_step as u64,
+    )?;
+    write_skipped(&run.0.join("skipped.jsonl"), loader.skipped())?;
+    let counts = loader.counts();
+    bar.println(format!(
+        "training on {} real images, {} listed fakes, {} (real, method) pairs for online forgeries{}",
+        counts.real,
+        counts.manifest_fakes,
+        counts.online_pairs,
+        match loader.skipped().len() {
+            0 => String::new(),
+            n => format!("; {n} unreadable files left out (skipped.jsonl)"),
+        }
+    ));
     let mut log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -279,6 +299,20 @@ fn progress_bar(show: bool, total: u64, pos: u64) -> ProgressBar {
             .expect("valid template"),
     );
     bar
+}
+
+/// `skipped.jsonl`: one line per training file left out, with the reason.
+fn write_skipped(path: &Path, skipped: &[crate::data::Skipped]) -> Result<()> {
+    let text: String = skipped
+        .iter()
+        .map(|s| {
+            format!(
+                "{}\n",
+                serde_json::json!({"path": s.path.to_string_lossy(), "reason": s.reason})
+            )
+        })
+        .collect();
+    crate::fsutil::write_atomic(path, text.as_bytes())
 }
 
 fn append_line(path: &Path, line: &serde_json::Value) -> Result<()> {

@@ -1,4 +1,6 @@
 use super::*;
+use crate::metrics;
+use std::path::PathBuf;
 
 /// Two identities per split; each has one real image and one image per method.
 fn bench(dir: &Path) -> Manifest {
@@ -157,8 +159,11 @@ fn bad_method_splits_are_errors() {
 
 #[test]
 fn quick_config_is_smaller_and_keeps_the_papers_loss() {
-    let q = demo_config(Variant::Bce, true, 3);
-    let f = demo_config(Variant::Bce, false, 3);
+    let seen: Vec<String> = SEEN_METHODS.iter().map(|s| s.to_string()).collect();
+    let q = demo_config(Variant::Bce, true, 3, &seen);
+    let f = demo_config(Variant::Bce, false, 3, &seen);
+    assert_eq!(q.data.online.methods, seen);
+    assert_eq!(q.model.size, DEMO_SIZE as i64);
     assert!(q.total_steps() < f.total_steps());
     assert_eq!((q.seed, q.model.variant), (3, Variant::Bce));
     assert_eq!(q.loss, TrainConfig::default().loss);
