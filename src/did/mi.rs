@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// backbone that first conv costs more than `G` itself (MobileNetV2, c = 1280: 2560 x 512
 /// x 9 multiply-adds per position, for joint and marginal pairs), so `reduced` (our
 /// deviation) opens with a 1x1 conv 2c -> 128, then 3x3 convs 128 -> 128 -> 64: still three
-/// convs with ReLU, about 1/30 of the cost.
+/// convs with ReLU, about 1/24 of the weights and multiply-adds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MiArch {
@@ -136,6 +136,6 @@ mod tests {
         };
         let (paper, reduced) = (count(MiArch::Paper), count(MiArch::Reduced));
         // 2560*512*9 + 512*256*9 + 256*128*9 + ... against 2560*128 + 128*128*9 + 128*64*9 + ...
-        assert!(paper > 25 * reduced, "{paper} vs {reduced}");
+        assert!(paper > 20 * reduced, "{paper} vs {reduced}");
     }
 }

@@ -1,4 +1,6 @@
 use super::*;
+use crate::metrics::{LabelledMetrics, Level};
+use std::collections::BTreeMap;
 use crate::metrics::{Metrics, RocPoint};
 use plotters::style::{Color, Palette, Palette99};
 

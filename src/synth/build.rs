@@ -140,6 +140,7 @@ pub fn assign_splits<'a>(
 /// One face, aligned once (the base transform) and reused for every variant.
 struct Prepared {
     identity: String,
+    person: String,
     split: Split,
     photo: Arc<RgbImage>,
     /// Landmarks in photo pixels.
@@ -264,7 +265,7 @@ pub fn build_with_progress(
     let splits = assign_splits(
         faces
             .iter()
-            .map(|f| (f.photo_name.as_str(), f.identity.as_str())),
+            .map(|f| (f.photo_name.as_str(), f.person.as_str())),
         opts.seed,
     );
     for s in Split::ALL {
@@ -297,7 +298,8 @@ pub fn build_with_progress(
         fallback_crops += a.fallback as usize;
         prepared.push(Prepared {
             identity: f.identity.clone(),
-            split: splits[&f.identity],
+            person: f.person.clone(),
+            split: splits[&f.person],
             photo: Arc::clone(&f.photo),
             landmarks: d.landmarks,
             base: a.transform,
@@ -401,13 +403,15 @@ pub fn build_with_progress(
         // A "video" groups the variants of one source face under one method (as FF++ gives
         // each manipulated video its own id): real and fake never share a group.
         let video = match job.method {
-            None => p.identity.clone(),
-            Some(m) => format!("{}@{}", p.identity, m.name()),
+            None => p.person.clone(),
+            Some(m) => format!("{}@{}", p.person, m.name()),
         };
         records.push(Record::new(rel, label, domain, video, p.split));
     }
     for (s, ids) in &by_split {
-        summary.splits.entry(*s).or_default().identities = ids.len();
+        let persons: std::collections::BTreeSet<&str> =
+            ids.iter().map(|&i| prepared[i].person.as_str()).collect();
+        summary.splits.entry(*s).or_default().identities = persons.len();
     }
     records.sort_by(|a, b| (a.split, &a.path).cmp(&(b.split, &b.path)));
     let manifest_path = out.join("manifest.jsonl");
@@ -445,11 +449,11 @@ impl Ctx<'_> {
             return (target, img);
         };
         let donor = m.needs_donor().then(|| {
-            // Another identity of the same split, so no face crosses a split boundary.
+            // Another person of the same split, so no face crosses a split boundary.
             let others: Vec<usize> = self.by_split[&p.split]
                 .iter()
                 .copied()
-                .filter(|&i| i != job.face)
+                .filter(|&i| self.prepared[i].person != p.person)
                 .collect();
             let d = others[rng.random_range(0..others.len())];
             variant(&self.prepared[d], self.opts.size, &mut rng)

@@ -45,6 +45,7 @@ fn faces(n: usize) -> Vec<SourceFace> {
             let (img, det) = synthetic_face(k);
             SourceFace {
                 identity: format!("photo{}#{k}", k % 3),
+                person: format!("photo{}#{k}", k % 3),
                 photo_name: format!("photo{}.jpg", k % 3),
                 photo: Arc::new(img),
                 detection: det,
@@ -190,6 +191,7 @@ fn variant_landmarks_follow_the_image_through_jitter_and_flip() {
     assert!(!a.fallback);
     let p = Prepared {
         identity: "x#0".into(),
+        person: "x#0".into(),
         split: Split::Train,
         photo: Arc::new(img),
         landmarks: det.landmarks,

@@ -3,6 +3,7 @@
 pub mod build;
 pub mod methods;
 pub mod photos;
+pub mod sources;
 
 pub use build::{
     assign_splits, build, build_with_progress, SplitCounts, SynthOptions, SynthSummary,

@@ -2,7 +2,8 @@
 //! crossdf's MTCNN (src/face/mtcnn). facenet-pytorch's detections of the same photos
 //! (`tests/fixtures/mtcnn_faces.json`, written by `scripts/fixtures/mtcnn_faces.py`) are the
 //! reference the detector is tested against.
-use crate::assets::PHOTO_ASSETS;
+use super::sources::{is_video, person_of, FACE_SOURCES, VIDEO_FRAMES};
+use crate::media::video::FrameSelection;
 use crate::error::{Error, Result};
 use crate::face::{Detection, Mtcnn};
 use image::RgbImage;
@@ -49,8 +50,12 @@ pub fn parse_face_list(json: &str) -> Result<BTreeMap<String, PhotoFaces>> {
 #[derive(Debug, Clone)]
 pub struct SourceFace {
     /// `"<photo stem>#<k>"`, k the face's index among the photo's detections (kept stable
-    /// when synth's thresholds change). Each face of a group photo is a different person.
+    /// when synth's thresholds change), or `"<video stem>#f<frame>"`: unique per crop.
     pub identity: String,
+    /// Who it is: the unit of splits and of the manifest's `video` groups. A face of a group
+    /// photo is its own person (its identity); files of one person share a name
+    /// ([`super::sources::PERSONS`]), as do all frames of a video.
+    pub person: String,
     /// The photo's file name; faces of one photo share lighting and camera.
     pub photo_name: String,
     pub photo: Arc<RgbImage>,
@@ -69,25 +74,35 @@ pub fn registry_faces(cache_root: &Path) -> Result<Vec<SourceFace>> {
     registry_faces_with(cache_root, &mtcnn)
 }
 
-/// Every kept face that `mtcnn` finds on the registry photos (drawn boxes removed first),
-/// photos in file-name order, faces in the detector's order (largest first).
+/// Every kept face that `mtcnn` finds in the registry photos (drawn boxes removed first)
+/// and in [`VIDEO_FRAMES`] frames of each registry video (its largest kept face per frame),
+/// files in name order, faces in the detector's order (largest first).
 pub fn registry_faces_with(cache_root: &Path, mtcnn: &Mtcnn) -> Result<Vec<SourceFace>> {
-    let mut photos = BTreeMap::new();
-    for asset in PHOTO_ASSETS {
+    let mut files = BTreeMap::new();
+    for asset in FACE_SOURCES {
         let dir = asset.fetch(cache_root)?;
         for (rel, _) in asset.files {
-            let name = rel.rsplit('/').next().unwrap_or(rel).to_string();
-            if let Some(other) = photos.insert(name.clone(), dir.join(rel)) {
-                return Err(Error::invalid(format!(
-                    "two registry photos are named {name}: {} and {}",
-                    other.display(),
-                    dir.join(rel).display()
-                )));
-            }
+            let base = rel.rsplit('/').next().unwrap_or(rel).to_string();
+            // Two packages may ship a file of the same name: the later one is prefixed.
+            let name = if files.contains_key(&base) {
+                format!("{}-{base}", asset.name)
+            } else {
+                base.clone()
+            };
+            files.insert(name, (base, dir.join(rel)));
         }
     }
     let mut out = Vec::new();
-    for (name, path) in &photos {
+    for (name, (base, path)) in &files {
+        let stem = Path::new(name)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or(name);
+        let person = person_of(base);
+        if is_video(name) {
+            out.extend(video_faces(path, name, stem, person, mtcnn)?);
+            continue;
+        }
         let mut img = image::open(path)
             .map_err(|source| Error::Image {
                 path: path.clone(),
@@ -98,24 +113,43 @@ pub fn registry_faces_with(cache_root: &Path, mtcnn: &Mtcnn) -> Result<Vec<Sourc
         let detections = mtcnn
             .detect(&img)
             .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))?;
-        let kept: Vec<(usize, Detection)> = detections
-            .into_iter()
-            .enumerate()
-            .filter(|(_, d)| keep(d))
-            .collect();
-        if kept.is_empty() {
-            continue;
-        }
         let photo = Arc::new(img);
-        let stem = Path::new(name)
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or(name);
-        for (k, d) in kept {
+        for (k, d) in detections.into_iter().enumerate().filter(|(_, d)| keep(d)) {
+            let identity = format!("{stem}#{k}");
             out.push(SourceFace {
-                identity: format!("{stem}#{k}"),
+                person: person.map_or_else(|| identity.clone(), str::to_string),
+                identity,
                 photo_name: name.clone(),
                 photo: Arc::clone(&photo),
+                detection: d,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The largest kept face of each of [`VIDEO_FRAMES`] evenly spaced frames; a video is one
+/// person (its stem, unless [`super::sources::PERSONS`] names it).
+fn video_faces(
+    path: &Path,
+    name: &str,
+    stem: &str,
+    person: Option<&str>,
+    mtcnn: &Mtcnn,
+) -> Result<Vec<SourceFace>> {
+    let person = person.unwrap_or(stem).to_string();
+    let (_, frames) = crate::media::video::read_frames(path, FrameSelection::Even(VIDEO_FRAMES))?;
+    let mut out = Vec::new();
+    for (index, img) in frames {
+        let detections = mtcnn
+            .detect(&img)
+            .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))?;
+        if let Some(d) = detections.into_iter().find(keep) {
+            out.push(SourceFace {
+                identity: format!("{stem}#f{index:05}"),
+                person: person.clone(),
+                photo_name: name.to_string(),
+                photo: Arc::new(img),
                 detection: d,
             });
         }
@@ -180,7 +214,7 @@ pub fn remove_drawn_boxes(img: &mut RgbImage) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::assets::Asset;
+    use crate::assets::{Asset, PHOTO_ASSETS};
 
     fn find_asset(name: &str) -> Result<&'static Asset> {
         PHOTO_ASSETS.iter().find(|a| a.name == name).ok_or_else(|| {
@@ -205,8 +239,11 @@ mod tests {
                 reference.insert(format!("{stem}#{k}"));
             }
         }
-        let ours: std::collections::BTreeSet<String> =
-            faces.iter().map(|f| f.identity.clone()).collect();
+        let ours: std::collections::BTreeSet<String> = faces
+            .iter()
+            .filter(|f| list.contains_key(&f.photo_name))
+            .map(|f| f.identity.clone())
+            .collect();
         let photos = |ids: &std::collections::BTreeSet<String>| {
             let set: std::collections::BTreeSet<&str> =
                 ids.iter().map(|i| i.split('#').next().unwrap()).collect();
@@ -221,7 +258,13 @@ mod tests {
             ours.len(),
             photos(&ours)
         );
-        assert_eq!(ours.len(), faces.len(), "identities are unique");
+        let all: std::collections::BTreeSet<&str> =
+            faces.iter().map(|f| f.identity.as_str()).collect();
+        assert_eq!(all.len(), faces.len(), "identities are unique");
+        // Every video gives frames of one person, and grouped photos share theirs.
+        let person = |id: &str| faces.iter().find(|f| f.identity == id).map(|f| f.person.as_str());
+        assert_eq!(person("obama#0"), person("obama2#0"));
+        assert!(faces.iter().filter(|f| f.person == "franck").count() > 20);
         assert!(ours.len().abs_diff(reference.len()) <= 3);
         assert!(shared * 10 >= reference.len() * 9);
         assert!(photos(&ours) >= 8);
