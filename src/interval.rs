@@ -110,7 +110,9 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn pick(records: &[ScoreRecord], idx: &[usize]) -> (Vec<f64>, Vec<u8>) {
-    idx.iter().map(|&i| (records[i].score, records[i].label)).unzip()
+    idx.iter()
+        .map(|&i| (records[i].score, records[i].label))
+        .unzip()
 }
 
 /// AUC of the records at `idx`, None when they hold one class only.
@@ -119,15 +121,26 @@ pub fn auc_at(records: &[ScoreRecord], idx: &[usize]) -> Option<f64> {
     metrics::auc(&s, &l).ok()
 }
 
-/// AUC and EER intervals of a scores table (frames or videos), clustered by identity.
+/// AUC and EER intervals of a scores table (frames or videos), clustered by identity; both
+/// from the same draws.
 pub fn intervals(records: &[ScoreRecord]) -> Option<Intervals> {
     let videos: Vec<&str> = records.iter().map(|r| r.video.as_str()).collect();
     let cl = clusters(&videos);
-    let auc = bootstrap(&cl, RESAMPLES, SEED, |idx| auc_at(records, idx))?;
-    let eer = bootstrap(&cl, RESAMPLES, SEED, |idx| {
+    let eers = std::cell::RefCell::new(Vec::with_capacity(RESAMPLES));
+    let auc = bootstrap(&cl, RESAMPLES, SEED, |idx| {
         let (s, l) = pick(records, idx);
-        metrics::eer(&s, &l).ok().map(|e| e.eer)
+        let a = metrics::auc(&s, &l).ok()?;
+        let e = metrics::eer(&s, &l).ok()?;
+        eers.borrow_mut().push(e.eer);
+        Some(a)
     })?;
+    let mut e = eers.into_inner();
+    e.sort_by(f64::total_cmp);
+    let eer = Interval {
+        lo: percentile(&e, 0.025),
+        hi: percentile(&e, 0.975),
+        ..auc
+    };
     Some(Intervals { auc, eer })
 }
 

@@ -34,7 +34,13 @@ fn naive_auc(s: &[f64], l: &[u8]) -> f64 {
 fn percentile_is_numpys_linear_rule() {
     let v = [1.0, 2.0, 4.0, 8.0];
     // numpy.percentile([1,2,4,8], [0, 2.5, 50, 97.5, 100]) = 1, 1.075, 3, 7.7, 8
-    for (q, want) in [(0.0, 1.0), (0.025, 1.075), (0.5, 3.0), (0.975, 7.7), (1.0, 8.0)] {
+    for (q, want) in [
+        (0.0, 1.0),
+        (0.025, 1.075),
+        (0.5, 3.0),
+        (0.975, 7.7),
+        (1.0, 8.0),
+    ] {
         assert!((percentile(&v, q) - want).abs() < 1e-12, "{q}");
     }
 }
@@ -63,7 +69,10 @@ fn auc_interval_matches_an_independent_computation() {
     }
     let got = intervals(&recs).unwrap().auc;
 
-    let mut ids: Vec<String> = recs.iter().map(|r| identity_of(&r.video).to_string()).collect();
+    let mut ids: Vec<String> = recs
+        .iter()
+        .map(|r| identity_of(&r.video).to_string())
+        .collect();
     ids.sort();
     ids.dedup();
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
@@ -87,8 +96,18 @@ fn auc_interval_matches_an_independent_computation() {
     };
     assert_eq!(got.clusters, 12);
     assert_eq!(got.resamples, RESAMPLES);
-    assert!((got.lo - q(0.025)).abs() < 1e-12, "{} vs {}", got.lo, q(0.025));
-    assert!((got.hi - q(0.975)).abs() < 1e-12, "{} vs {}", got.hi, q(0.975));
+    assert!(
+        (got.lo - q(0.025)).abs() < 1e-12,
+        "{} vs {}",
+        got.lo,
+        q(0.025)
+    );
+    assert!(
+        (got.hi - q(0.975)).abs() < 1e-12,
+        "{} vs {}",
+        got.hi,
+        q(0.975)
+    );
 }
 
 /// With independent records the bootstrap's width matches the analytic standard error of
@@ -108,8 +127,7 @@ fn width_follows_hanley_mcneil_and_ignores_copies_within_an_identity() {
     let a = metrics::auc(&s, &l).unwrap();
     let (q1, q2) = (a / (2.0 - a), 2.0 * a * a / (1.0 + a));
     let nf = n as f64;
-    let se = ((a * (1.0 - a) + (nf - 1.0) * (q1 - a * a) + (nf - 1.0) * (q2 - a * a))
-        / (nf * nf))
+    let se = ((a * (1.0 - a) + (nf - 1.0) * (q1 - a * a) + (nf - 1.0) * (q2 - a * a)) / (nf * nf))
         .sqrt();
     let ci = intervals(&recs).unwrap().auc;
     let width = ci.hi - ci.lo;
@@ -122,7 +140,10 @@ fn width_follows_hanley_mcneil_and_ignores_copies_within_an_identity() {
         .flat_map(|r| std::iter::repeat_n(r.clone(), 10))
         .collect();
     let ci10 = intervals(&copies).unwrap().auc;
-    assert!(((ci10.hi - ci10.lo) / width - 1.0).abs() < 0.15, "{ci10:?} vs {ci:?}");
+    assert!(
+        ((ci10.hi - ci10.lo) / width - 1.0).abs() < 0.15,
+        "{ci10:?} vs {ci:?}"
+    );
 }
 
 #[test]

@@ -6,9 +6,9 @@ pub mod assets;
 pub mod data;
 pub mod error;
 pub mod fsutil;
+pub mod interval;
 pub mod manifest;
 pub mod media;
-pub mod interval;
 pub mod metrics;
 pub mod prepare;
 

@@ -324,17 +324,41 @@ impl fmt::Display for LabelledMetrics {
             self.level, self.split, self.checkpoint_rule, m.n, m.n_real, m.n_fake, m.auc, m.eer, m.ap, m.acc
         )?;
         if let Some(c) = &self.ci {
-            write!(f, "  (95% CI, bootstrap over {} identities)", c.auc.clusters)?;
+            write!(
+                f,
+                "  (95% CI, bootstrap over {} identities)",
+                c.auc.clusters
+            )?;
         }
         Ok(())
     }
 }
 
-/// Frame-level and video-level metrics of one scores table, in that order.
+/// Frame-level and video-level metrics of one scores table, in that order, each with its
+/// identity-bootstrap intervals.
 pub fn frame_and_video(
     records: &[ScoreRecord],
     split: &str,
     checkpoint_rule: &str,
+) -> Result<[LabelledMetrics; 2]> {
+    levels(records, split, checkpoint_rule, true)
+}
+
+/// As [`frame_and_video`] without the intervals: for choosing a checkpoint every epoch,
+/// where only the point estimate is compared.
+pub fn frame_and_video_points(
+    records: &[ScoreRecord],
+    split: &str,
+    checkpoint_rule: &str,
+) -> Result<[LabelledMetrics; 2]> {
+    levels(records, split, checkpoint_rule, false)
+}
+
+fn levels(
+    records: &[ScoreRecord],
+    split: &str,
+    checkpoint_rule: &str,
+    with_ci: bool,
 ) -> Result<[LabelledMetrics; 2]> {
     let label = |level, metrics, ci| LabelledMetrics {
         level,
@@ -360,9 +384,10 @@ pub fn frame_and_video(
             video: v.video,
         })
         .collect();
+    let ci = |r: &[ScoreRecord]| with_ci.then(|| interval::intervals(r)).flatten();
     Ok([
-        label(Level::Frame, frame, interval::intervals(records)),
-        label(Level::Video, video, interval::intervals(&video_records)),
+        label(Level::Frame, frame, ci(records)),
+        label(Level::Video, video, ci(&video_records)),
     ])
 }
 

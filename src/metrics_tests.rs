@@ -153,11 +153,16 @@ fn labelled_metrics_print_and_serialize() {
     assert_eq!((f.metrics.n, v.metrics.n), (5, 3));
     let line = f.to_string();
     assert!(
-        line.starts_with("frame-level  split=test  checkpoint=best(val AUC)  n=5 (real 2, fake 3)  AUC=0.8333 ["),
+        line.starts_with(
+            "frame-level  split=test  checkpoint=best(val AUC)  n=5 (real 2, fake 3)  AUC=0.8333 ["
+        ),
         "{line}"
     );
     // The interval comes with the number of identities it was resampled over.
-    assert!(line.ends_with("(95% CI, bootstrap over 3 identities)"), "{line}");
+    assert!(
+        line.ends_with("(95% CI, bootstrap over 3 identities)"),
+        "{line}"
+    );
     let ci = f.ci.unwrap();
     assert!(ci.auc.lo <= f.metrics.auc && f.metrics.auc <= ci.auc.hi);
     assert!(v.to_string().starts_with("video-level  split=test"));

@@ -10,9 +10,9 @@ use super::pipeline::Pipeline;
 pub use super::sampler::Balance;
 use super::sampler::{batch_rng, Sampler};
 use crate::error::{Error, Result};
+use image::GrayImage;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use image::GrayImage;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tch::Tensor;
@@ -154,7 +154,9 @@ impl TrainLoader {
                 c.retain(|_| *k.next().unwrap_or(&true));
             }
         }
-        let reals: Vec<usize> = (0..samples.len()).filter(|&i| samples[i].label == 0).collect();
+        let reals: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].label == 0)
+            .collect();
         let mut counts = SampleCounts {
             real: reals.len(),
             manifest_fakes: samples.len() - reals.len(),

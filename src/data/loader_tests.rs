@@ -220,7 +220,10 @@ fn decode_error_names_the_file_and_drop_does_not_hang() {
         .err()
         .unwrap()
         .to_string();
-    assert!(err.contains("1 of 5") && err.contains("broken.png"), "{err}");
+    assert!(
+        err.contains("1 of 5") && err.contains("broken.png"),
+        "{err}"
+    );
 
     samples.pop();
     let err = TrainLoader::new(samples.clone(), &config(Balance::Class, 4), 0)
@@ -310,7 +313,11 @@ fn write_faces(dir: &Path, n: usize) -> Vec<Sample> {
             let path = dir.join(format!("face_{i}.png"));
             GrayImage::from_fn(64, 64, |x, y| {
                 let r = ((x as f32 - 32.0).powi(2) + (y as f32 - 34.0).powi(2)).sqrt();
-                let base = if r < 20.0 { 150 + 10 * (i as u32 % 5) } else { 50 };
+                let base = if r < 20.0 {
+                    150 + 10 * (i as u32 % 5)
+                } else {
+                    50
+                };
                 let tex = (x * 7 + y * 13 + i as u32 * 101).wrapping_mul(2654435761) >> 28;
                 Luma([(base + tex) as u8])
             })

@@ -9,6 +9,6 @@ mod sampler;
 
 pub use augment::{augment, AugmentConfig};
 pub use loader::{
-    Balance, Batch, SampleCounts, EvalBatch, EvalLoader, EvalLoaderConfig, OnError, Sample, Skipped, TrainLoader,
-    TrainLoaderConfig,
+    Balance, Batch, EvalBatch, EvalLoader, EvalLoaderConfig, OnError, Sample, SampleCounts,
+    Skipped, TrainLoader, TrainLoaderConfig,
 };

@@ -122,9 +122,27 @@ mod tests {
     fn every_method_changes_the_face_deterministically() {
         for m in methods::all_methods() {
             let (t, d) = (face(1), face(2));
-            let a = forge(m.as_ref(), &t, &d, DEFAULT_MARGIN, &mut ChaCha8Rng::seed_from_u64(5));
-            let b = forge(m.as_ref(), &t, &d, DEFAULT_MARGIN, &mut ChaCha8Rng::seed_from_u64(5));
-            let c = forge(m.as_ref(), &t, &d, DEFAULT_MARGIN, &mut ChaCha8Rng::seed_from_u64(6));
+            let a = forge(
+                m.as_ref(),
+                &t,
+                &d,
+                DEFAULT_MARGIN,
+                &mut ChaCha8Rng::seed_from_u64(5),
+            );
+            let b = forge(
+                m.as_ref(),
+                &t,
+                &d,
+                DEFAULT_MARGIN,
+                &mut ChaCha8Rng::seed_from_u64(5),
+            );
+            let c = forge(
+                m.as_ref(),
+                &t,
+                &d,
+                DEFAULT_MARGIN,
+                &mut ChaCha8Rng::seed_from_u64(6),
+            );
             assert_eq!(a, b, "{}: same rng, same fake", m.name());
             assert_eq!(a.dimensions(), t.dimensions());
             assert_ne!(a, t, "{}: the fake differs from the real face", m.name());

@@ -5,8 +5,7 @@
 mod setup;
 
 pub use setup::{
-    demo_config, derive_manifests, Derived, MethodSplit, DEMO_SIZE, HELD_OUT_METHODS,
-    SEEN_METHODS,
+    demo_config, derive_manifests, Derived, MethodSplit, DEMO_SIZE, HELD_OUT_METHODS, SEEN_METHODS,
 };
 
 use crate::data::loader::OnError;
@@ -238,7 +237,8 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
                 "Backbone {} at {}x{} gray, ImageNet weights (`{}`), fine-tuned; T {:?} \
                  (1x1 reduction first; a documented deviation from the paper's 3x3 layers); \
                  batch {}, {} epochs x {} steps, lr {} (heads x{}), no weight decay on T; \
-                 loss weights are the paper's (gamma {}, p {}, alpha {}, lambda cls/dom/dec {}/{}/{}).",
+                 loss gamma {}, p {}, alpha {}, lambda cls/dom/dec {}/{}/{} (the paper's, \
+                 except lambda_dec: the paper's 0.01 gave the lower validation AUC here).",
                 cfg0.model.backbone,
                 cfg0.model.size,
                 cfg0.model.size,

@@ -180,6 +180,10 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
     c.model.t_arch = MiArch::Reduced;
     c.optim.lr = 1e-4;
     c.optim.t_weight_decay = Some(0.0);
+    // lambda_dec: the paper's 0.01 against 0.001, one seed each, 300 steps: validation
+    // frame AUC 0.9552 vs 0.9593 (and on this short schedule the reversed MI gradient at
+    // 0.01 costs held-out AUC); 0.001 keeps T and the GRL in play at a tenth of the weight.
+    c.loss.lambda_dec = 0.001;
     c.data.batch = 16;
     c.data.eval_batch = 64;
     c.data.workers = 1;
@@ -190,12 +194,13 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
         ..AugmentConfig::default()
     };
     c.data.online.methods = seen.to_vec();
+    // Validation (the whole val split) runs once per epoch: few, long epochs keep it cheap.
     if quick {
-        c.schedule.epochs = 3;
-        c.schedule.steps_per_epoch = 50;
+        c.schedule.epochs = 2;
+        c.schedule.steps_per_epoch = 75;
     } else {
-        c.schedule.epochs = 6;
-        c.schedule.steps_per_epoch = 50;
+        c.schedule.epochs = 3;
+        c.schedule.steps_per_epoch = 90;
     }
     c.schedule.log_every = 10;
     c

@@ -158,7 +158,7 @@ fn bad_method_splits_are_errors() {
 }
 
 #[test]
-fn quick_config_is_smaller_and_keeps_the_papers_loss() {
+fn quick_config_is_smaller_and_keeps_the_papers_loss_but_lambda_dec() {
     let seen: Vec<String> = SEEN_METHODS.iter().map(|s| s.to_string()).collect();
     let q = demo_config(Variant::Bce, true, 3, &seen);
     let f = demo_config(Variant::Bce, false, 3, &seen);
@@ -166,7 +166,15 @@ fn quick_config_is_smaller_and_keeps_the_papers_loss() {
     assert_eq!(q.model.size, DEMO_SIZE as i64);
     assert!(q.total_steps() < f.total_steps());
     assert_eq!((q.seed, q.model.variant), (3, Variant::Bce));
-    assert_eq!(q.loss, TrainConfig::default().loss);
+    let paper = TrainConfig::default().loss;
+    assert_eq!(q.loss.lambda_dec, 0.001);
+    assert_eq!(
+        crate::did::LossConfig {
+            lambda_dec: paper.lambda_dec,
+            ..q.loss.clone()
+        },
+        paper
+    );
     q.validate().unwrap();
     f.validate().unwrap();
 }

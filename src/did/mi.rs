@@ -46,7 +46,13 @@ impl MiEstimator {
                 padding: k / 2,
                 ..Default::default()
             };
-            convs.push(nn::conv2d(p / format!("conv{}", i + 1), c_in, c_out, k, cfg));
+            convs.push(nn::conv2d(
+                p / format!("conv{}", i + 1),
+                c_in,
+                c_out,
+                k,
+                cfg,
+            ));
             c_in = c_out;
         }
         MiEstimator {

@@ -146,7 +146,8 @@ impl DidModel {
             num_domains,
             a_df: v.has_a_df().then(|| attn("a_df")),
             a_dom: v.has_dom().then(|| attn("a_dom")),
-            t: v.has_mi().then(|| MiEstimator::new(&(root / "t"), c_ch, config.t_arch)),
+            t: v.has_mi()
+                .then(|| MiEstimator::new(&(root / "t"), c_ch, config.t_arch)),
             c: Classifier::new(&(root / "c"), c_ch, config.dropout),
             c_bar: v
                 .has_dom()

@@ -1,8 +1,8 @@
 use super::*;
 use crate::metrics::{LabelledMetrics, Level};
-use std::collections::BTreeMap;
 use crate::metrics::{Metrics, RocPoint};
 use plotters::style::{Color, Palette, Palette99};
+use std::collections::BTreeMap;
 
 fn lm(level: Level, auc: f64, eer: f64) -> LabelledMetrics {
     LabelledMetrics {
@@ -102,7 +102,8 @@ fn frame_table_has_labelled_headers_and_the_given_numbers() {
     assert_eq!(lines[3], "| bce | 0 | 0.9500 | 0.0800 | 0.6600 | 0.3800 |");
     let v = results_table(&summary().results, Level::Video);
     assert!(
-        v.contains("(video, test,") && v.contains("| did | 0 | 0.9900 | 0.0100 | 0.5500 | 0.4500 |"),
+        v.contains("(video, test,")
+            && v.contains("| did | 0 | 0.9900 | 0.0100 | 0.5500 | 0.4500 |"),
         "{v}"
     );
 }
@@ -116,7 +117,10 @@ fn aggregates_are_mean_and_sample_sd_over_seeds() {
     rows.push(r2);
     let agg = aggregate(&rows);
     assert_eq!(agg.len(), 2);
-    assert_eq!((agg[0].variant.as_str(), agg[0].seeds.clone()), ("did", vec![0, 1]));
+    assert_eq!(
+        (agg[0].variant.as_str(), agg[0].seeds.clone()),
+        ("did", vec![0, 1])
+    );
     // mean(0.61, 0.71) = 0.66; sample sd = 0.1 / sqrt(2).
     assert!((agg[0].cross_auc.mean - 0.66).abs() < 1e-12);
     assert!((agg[0].cross_auc.sd - 0.1 / 2f64.sqrt()).abs() < 1e-12);
@@ -128,15 +132,23 @@ fn aggregates_are_mean_and_sample_sd_over_seeds() {
 #[test]
 fn a_verdict_needs_an_interval_that_excludes_zero() {
     let behind = comparison(-0.05, Some((-0.09, -0.01))).sentence();
-    assert!(behind.contains("-0.0500") && behind.contains("BCE ahead"), "{behind}");
+    assert!(
+        behind.contains("-0.0500") && behind.contains("BCE ahead"),
+        "{behind}"
+    );
     let ahead = comparison(0.04, Some((0.01, 0.07))).sentence();
     assert!(
-        ahead.contains("+0.0400") && ahead.contains("[0.010, 0.070]") && ahead.contains("DID ahead"),
+        ahead.contains("+0.0400")
+            && ahead.contains("[0.010, 0.070]")
+            && ahead.contains("DID ahead"),
         "{ahead}"
     );
     assert!(ahead.contains("11 test identities") && ahead.contains("3 vs 3 seeds"));
     let open = comparison(0.04, Some((-0.01, 0.07))).sentence();
-    assert!(open.contains("no verdict") && !open.contains("ahead"), "{open}");
+    assert!(
+        open.contains("no verdict") && !open.contains("ahead"),
+        "{open}"
+    );
     assert!(comparison(0.04, None).sentence().contains("no verdict"));
 }
 

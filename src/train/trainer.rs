@@ -238,7 +238,11 @@ pub fn train(
                         recs,
                         &detector::ScoreOptions::from_config(cfg, OnError::Fail),
                     )?;
-                    let m = crate::metrics::frame_and_video(&scored.records, "val", "this epoch")?;
+                    let m = crate::metrics::frame_and_video_points(
+                        &scored.records,
+                        "val",
+                        "this epoch",
+                    )?;
                     bar.println(format!("epoch {}: {}\n         {}", epoch + 1, m[0], m[1]));
                     Some(m)
                 }

@@ -1,7 +1,7 @@
 //! Self-blended images (Shiohara & Yamasaki, CVPR 2022): a face blended with a jittered copy
 //! of itself. No second identity is involved, so what is left is the pure blending trace: a
 //! boundary where brightness, contrast or sharpness steps, and a faint double edge from the
-//! slight shift/scale of the copy.
+//! slight shift/scale of the copy. The blended region is the whole face or one part of it.
 use image::{GrayImage, Rgb32FImage, RgbImage};
 use imageproc::filter::gaussian_blur_f32;
 use rand::Rng;
@@ -39,7 +39,17 @@ impl Forgery for SelfBlend {
         let source = jittered_copy(img, &frame, rng);
 
         let (rx, ry) = (uniform(rng, RX.0, RX.1) * d, uniform(rng, RY.0, RY.1) * d);
-        let hull = hull_mask(img.width(), img.height(), &target.landmarks, rx, ry, &frame);
+        // Half the blends cover the whole face, the rest one part of it (eyes and nose, nose
+        // and mouth, or the mouth): real manipulations are often confined to a region, and a
+        // detector should find a blend boundary wherever it runs.
+        let lm = &target.landmarks;
+        let points: Vec<[f32; 2]> = match rng.random_range(0..6) {
+            0 => vec![lm[0], lm[1], lm[2]],
+            1 => vec![lm[2], lm[3], lm[4]],
+            2 => vec![lm[3], lm[4]],
+            _ => lm.to_vec(),
+        };
+        let hull = hull_mask(img.width(), img.height(), &points, rx, ry, &frame);
         let angle = symmetric(rng, MASK_ANGLE);
         let zoom = 1.0 + symmetric(rng, MASK_ZOOM);
         let shift = [
