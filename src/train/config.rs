@@ -186,4 +186,27 @@ mod tests {
         let e = TrainConfig::from_toml_file(&p).unwrap_err().to_string();
         assert!(e.contains("c.toml") && e.contains("alfa"), "{e}");
     }
+
+    /// The README's recipe is the demo's: it parses, and sets what the demo sets.
+    #[test]
+    fn readme_recipe_parses_and_matches_the_demo() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("with `recipe.toml`:").expect("README has the recipe");
+        let block: String = readme[start..]
+            .lines()
+            .skip(2)
+            .take_while(|l| l.starts_with("    "))
+            .map(|l| format!("{}\n", &l[4..]))
+            .collect();
+        let c: TrainConfig = toml::from_str(&block).unwrap();
+        let seen: Vec<String> = crate::demo::SEEN_METHODS.iter().map(|s| s.to_string()).collect();
+        let d = crate::demo::demo_config(crate::did::Variant::Did, false, 0, &seen);
+        assert_eq!(c.model, d.model);
+        assert_eq!(c.loss, d.loss);
+        assert_eq!(c.weights, d.weights);
+        assert_eq!((c.optim.lr, c.optim.t_weight_decay), (d.optim.lr, d.optim.t_weight_decay));
+        assert_eq!(c.data.online, d.data.online);
+        assert_eq!(c.data.augment, d.data.augment);
+        assert_eq!((c.data.batch, c.data.balance), (d.data.batch, d.data.balance));
+    }
 }
