@@ -138,13 +138,12 @@ impl TrainLoader {
                 cfg.online_domains.len()
             )));
         }
-        let (samples, cache, skipped) = if cfg.cache {
-            decode_all(samples, cfg.size, cfg.max_unreadable)?
+        let (mut samples, mut cache, skipped) = if cfg.cache {
+            let d = decode_all(samples, cfg.size, cfg.max_unreadable)?;
+            (d.samples, Some(d.images), d.skipped)
         } else {
             (samples, None, Vec::new())
         };
-        let mut samples = samples;
-        let mut cache = cache;
         if !methods.is_empty() && !cfg.online.keep_manifest_fakes {
             let keep: Vec<bool> = samples.iter().map(|s| s.label == 0).collect();
             let mut k = keep.iter();
@@ -375,13 +374,16 @@ impl RawBatch {
     }
 }
 
+/// The readable samples with their decoded images, and the unreadable ones.
+struct Decoded {
+    samples: Vec<Sample>,
+    images: Vec<GrayImage>,
+    skipped: Vec<Skipped>,
+}
+
 /// Decodes every sample once at `size` (in parallel); unreadable ones are left out and
 /// returned as skipped, unless more than `max_share` of them are.
-fn decode_all(
-    samples: Vec<Sample>,
-    size: u32,
-    max_share: f64,
-) -> Result<(Vec<Sample>, Option<Vec<GrayImage>>, Vec<Skipped>)> {
+fn decode_all(samples: Vec<Sample>, size: u32, max_share: f64) -> Result<Decoded> {
     use rayon::prelude::*;
     let decoded: Vec<Result<GrayImage>> = samples
         .par_iter()
@@ -415,7 +417,11 @@ fn decode_all(
             first.join("; ")
         )));
     }
-    Ok((kept, Some(cache), skipped))
+    Ok(Decoded {
+        samples: kept,
+        images: cache,
+        skipped,
+    })
 }
 
 fn train_batch(

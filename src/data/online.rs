@@ -6,7 +6,7 @@
 //! smooth its trace away afterwards. Crops from `prepare` and `synth` are aligned onto the
 //! 5-point template, so the template (scaled to the model size) stands in for the face's
 //! landmarks; the methods only need them for face-shaped masks and regions.
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::face::align::{template, DEFAULT_MARGIN};
 use crate::synth::methods::{self, Face, Forgery};
 use image::{GrayImage, RgbImage};
@@ -43,18 +43,7 @@ impl OnlineConfig {
 
     /// The methods, in the order given; an unknown name is an error that lists the known ones.
     pub fn resolve(&self) -> Result<Vec<Box<dyn Forgery>>> {
-        self.methods
-            .iter()
-            .map(|n| {
-                methods::method_by_name(n).ok_or_else(|| {
-                    let known: Vec<_> = methods::all_methods().iter().map(|m| m.name()).collect();
-                    Error::invalid(format!(
-                        "unknown online forgery method `{n}` (known: {})",
-                        known.join(", ")
-                    ))
-                })
-            })
-            .collect()
+        methods::by_names(&self.methods)
     }
 }
 

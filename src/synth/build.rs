@@ -226,24 +226,6 @@ struct Job<'a> {
     variant: usize,
 }
 
-fn resolve_methods(names: &[String]) -> Result<Vec<Box<dyn Forgery>>> {
-    if names.is_empty() {
-        return Ok(methods::all_methods());
-    }
-    names
-        .iter()
-        .map(|n| {
-            methods::method_by_name(n).ok_or_else(|| {
-                let known: Vec<_> = methods::all_methods().iter().map(|m| m.name()).collect();
-                Error::invalid(format!(
-                    "unknown forgery method `{n}` (known: {})",
-                    known.join(", ")
-                ))
-            })
-        })
-        .collect()
-}
-
 /// Builds the benchmark into `out` (see the module comment) with no progress report.
 pub fn build(faces: &[SourceFace], opts: &SynthOptions, out: &Path) -> Result<SynthSummary> {
     build_with_progress(faces, opts, out, &|_| {})
@@ -260,7 +242,11 @@ pub fn build_with_progress(
     if opts.per_face == 0 || opts.size < 32 {
         return Err(Error::invalid("synth needs per_face >= 1 and size >= 32"));
     }
-    let methods = resolve_methods(&opts.methods)?;
+    let methods = if opts.methods.is_empty() {
+        methods::all_methods()
+    } else {
+        methods::by_names(&opts.methods)?
+    };
     let method_names: Vec<String> = methods.iter().map(|m| m.name().to_string()).collect();
     let splits = assign_splits(
         faces

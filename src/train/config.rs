@@ -191,7 +191,9 @@ mod tests {
     #[test]
     fn readme_recipe_parses_and_matches_the_demo() {
         let readme = include_str!("../../README.md");
-        let start = readme.find("with `recipe.toml`:").expect("README has the recipe");
+        let start = readme
+            .find("with `recipe.toml`:")
+            .expect("README has the recipe");
         let block: String = readme[start..]
             .lines()
             .skip(2)
@@ -199,14 +201,23 @@ mod tests {
             .map(|l| format!("{}\n", &l[4..]))
             .collect();
         let c: TrainConfig = toml::from_str(&block).unwrap();
-        let seen: Vec<String> = crate::demo::SEEN_METHODS.iter().map(|s| s.to_string()).collect();
+        let seen: Vec<String> = crate::demo::SEEN_METHODS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let d = crate::demo::demo_config(crate::did::Variant::Did, false, 0, &seen);
         assert_eq!(c.model, d.model);
         assert_eq!(c.loss, d.loss);
         assert_eq!(c.weights, d.weights);
-        assert_eq!((c.optim.lr, c.optim.t_weight_decay), (d.optim.lr, d.optim.t_weight_decay));
+        assert_eq!(
+            (c.optim.lr, c.optim.t_weight_decay),
+            (d.optim.lr, d.optim.t_weight_decay)
+        );
         assert_eq!(c.data.online, d.data.online);
         assert_eq!(c.data.augment, d.data.augment);
-        assert_eq!((c.data.batch, c.data.balance), (d.data.batch, d.data.balance));
+        assert_eq!(
+            (c.data.batch, c.data.balance),
+            (d.data.batch, d.data.balance)
+        );
     }
 }

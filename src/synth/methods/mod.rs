@@ -61,6 +61,22 @@ pub fn method_by_name(name: &str) -> Option<Box<dyn Forgery>> {
     all_methods().into_iter().find(|m| m.name() == name)
 }
 
+/// The named methods, in the order given; an unknown name is an error listing the known ones.
+pub fn by_names(names: &[String]) -> crate::Result<Vec<Box<dyn Forgery>>> {
+    names
+        .iter()
+        .map(|n| {
+            method_by_name(n).ok_or_else(|| {
+                let known: Vec<_> = all_methods().iter().map(|m| m.name()).collect();
+                crate::Error::invalid(format!(
+                    "unknown forgery method `{n}` (known: {})",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
 /// A draw from [lo, hi]; every random strength goes through here so ranges read alike.
 pub(crate) fn uniform(rng: &mut ChaCha8Rng, lo: f32, hi: f32) -> f32 {
     if hi > lo {
