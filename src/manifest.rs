@@ -361,6 +361,8 @@ fn parse(path: &Path, stop_first: bool) -> Result<(Manifest, Vec<Error>)> {
     match format {
         Format::JsonLines => {
             let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            // Editors on Windows start UTF-8 files with a byte-order mark; JSON has no place for it.
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
             for (i, line) in text.lines().enumerate() {
                 if !line.trim().is_empty() && !push(i + 1, record_from_json(line)) {
                     break;

@@ -309,3 +309,27 @@ fn write_refuses_an_invalid_record() {
     assert!(e.contains("record 0"), "{e}");
     assert!(!dir.path().join("m.jsonl").exists());
 }
+
+#[test]
+fn byte_order_mark_before_json_lines_is_accepted_and_errors_keep_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "bom.jsonl", &format!("\u{feff}{GOOD}"));
+    let m = Manifest::read(&p).unwrap();
+    assert_eq!(m.records.len(), 6);
+    assert_eq!(m.records[0].video, "a");
+    let p = write(
+        dir.path(),
+        "bom_bad.jsonl",
+        &format!("\u{feff}{}", with_bad_line_7("{not json")),
+    );
+    let e = Manifest::read(&p).unwrap_err().to_string();
+    assert!(e.contains("bom_bad.jsonl") && e.contains('7'), "{e}");
+    // Score files alike.
+    let s = write(
+        dir.path(),
+        "scores.jsonl",
+        "\u{feff}{\"score\": 0.9, \"label\": 1, \"video\": \"v\"}\n{\"score\": 0.1, \"label\": 0, \"video\": \"w\"}\n",
+    );
+    let r = crate::metrics::read_scores(&s).unwrap();
+    assert_eq!((r.len(), r[0].score, r[1].label), (2, 0.9, 0));
+}

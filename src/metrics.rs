@@ -396,6 +396,8 @@ fn levels(
 pub fn read_scores(path: impl AsRef<Path>) -> Result<Vec<ScoreRecord>> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    // A UTF-8 byte-order mark before the first line is not part of the JSON.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

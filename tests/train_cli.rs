@@ -291,3 +291,22 @@ fn detect_scores_a_real_video_and_reports_faceless_and_broken_files() {
     assert_eq!(lines[2]["verdict"], "error");
     assert!(lines[2]["error"].as_str().unwrap().contains("broken.jpg"));
 }
+
+#[test]
+fn resume_without_a_checkpoint_says_so_and_starts_from_step_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 4, 32);
+    let out = dir.path().join("run");
+    let mut args = train_args(&m, &out, 1, 3);
+    args.push("--resume".into());
+    let o = crossdf().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("nothing to resume") && err.contains("step 0"),
+        "{err}"
+    );
+    let log = epochs_log(&out);
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["step"], 3);
+}

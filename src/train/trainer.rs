@@ -125,7 +125,16 @@ pub fn train(
     let mut opt = Adam::new(&vs.variables(), cfg.optim.clone());
     let mut start_step = 0usize;
     let mut best_val_auc = None;
-    if opts.resume {
+    // A run killed before its first checkpoint has nothing to resume: start it afresh.
+    let resume = opts.resume && run.last().exists();
+    if opts.resume && !resume {
+        eprintln!(
+            "nothing to resume in {}: no checkpoint was saved yet (last.safetensors is written \
+             at the end of each epoch); starting from step 0",
+            run.0.display()
+        );
+    }
+    if resume {
         let ck = checkpoint::load(&run.last())?;
         if ck.meta.domains != domains {
             return Err(Error::invalid(format!(

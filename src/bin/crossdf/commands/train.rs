@@ -73,9 +73,12 @@ pub struct Args {
 pub fn run(a: Args) -> anyhow::Result<()> {
     let mut cfg = match (&a.config, a.resume) {
         (Some(p), _) => TrainConfig::from_toml_file(p)?,
-        // A resumed run keeps the config it was started with.
-        (None, true) => TrainConfig::from_toml_file(&a.out.join("config.toml"))?,
-        (None, false) => TrainConfig::default(),
+        // A resumed run keeps the config it was started with (a run killed before it wrote
+        // one has nothing to keep: it starts from the flags, and the trainer says so).
+        (None, true) if a.out.join("config.toml").exists() => {
+            TrainConfig::from_toml_file(&a.out.join("config.toml"))?
+        }
+        (None, _) => TrainConfig::default(),
     };
     macro_rules! set {
         ($field:expr, $v:expr) => {
