@@ -310,3 +310,30 @@ fn resume_without_a_checkpoint_says_so_and_starts_from_step_zero() {
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["step"], 3);
 }
+
+#[test]
+fn corrupt_training_images_are_left_out_and_listed_or_stop_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 40, 32);
+    // 1 of the 80 training images (and one validation image is fine to leave alone).
+    let bad = dir.path().join("img/train_1_3.png");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() / 3]).unwrap();
+    let out = dir.path().join("run");
+    let o = crossdf().args(train_args(&m, &out, 1, 3)).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    let skipped = std::fs::read_to_string(out.join("skipped.jsonl")).unwrap();
+    assert_eq!(skipped.lines().count(), 1, "{skipped}");
+    assert!(skipped.contains("train_1_3.png"), "{skipped}");
+    assert_eq!(epochs_log(&out)[0]["unreadable_left_out"], 1);
+
+    let out2 = dir.path().join("run2");
+    let mut args = train_args(&m, &out2, 1, 3);
+    args.extend(["--on-error".to_string(), "fail".to_string()]);
+    let o = crossdf().args(args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("train_1_3.png"), "{err}");
+    assert!(!out2.join("last.safetensors").exists());
+}

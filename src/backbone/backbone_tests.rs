@@ -182,9 +182,11 @@ fn training_mode_uses_batch_statistics_and_drop_path() {
     let eval = b.features(&x, false);
     tch::manual_seed(3);
     let t1 = b.features(&x, true);
-    let t2 = b.features(&x, true);
     assert!(max_abs_diff(&eval, &t1) > 1e-3);
-    assert!(max_abs_diff(&t1, &t2) > 1e-6);
+    // Other tests draw from the same global RNG at the same time, so a single second pass
+    // may happen to drop the same paths; among 20 passes some differ.
+    let differs = (0..20).any(|_| max_abs_diff(&t1, &b.features(&x, true)) > 1e-6);
+    assert!(differs, "stochastic depth never changed the output");
     assert!(b.logits(&x, false).is_err(), "no head was built");
 }
 

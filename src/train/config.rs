@@ -2,7 +2,7 @@
 //! where the paper gives one; a TOML file overrides any subset, CLI flags override the file.
 use super::optim::OptimConfig;
 use crate::data::augment::AugmentConfig;
-use crate::data::loader::{Balance, TrainLoaderConfig};
+use crate::data::loader::{Balance, OnError, TrainLoaderConfig};
 use crate::data::online::OnlineConfig;
 use crate::did::{LossConfig, ModelConfig};
 use crate::error::{Error, Result};
@@ -27,6 +27,11 @@ pub struct DataConfig {
     pub cache: bool,
     /// Online forgeries of the real training faces (off unless methods are named).
     pub online: OnlineConfig,
+    /// An unreadable training image: `skip` leaves it out (listed in `skipped.jsonl`; needs
+    /// `cache`, which finds them up front), `fail` stops before the first step.
+    pub on_error: OnError,
+    /// With `skip`: the share of the split that may be unreadable before training refuses.
+    pub max_unreadable: f64,
 }
 
 impl Default for DataConfig {
@@ -40,6 +45,8 @@ impl Default for DataConfig {
             eval_batch: 32,
             cache: true,
             online: OnlineConfig::default(),
+            on_error: OnError::Skip,
+            max_unreadable: 0.05,
         }
     }
 }
@@ -134,6 +141,10 @@ impl TrainConfig {
             augment: self.data.augment.clone(),
             seed: self.seed,
             cache: self.data.cache,
+            max_unreadable: match self.data.on_error {
+                OnError::Skip => self.data.max_unreadable,
+                OnError::Fail => 0.0,
+            },
             online: self.data.online.clone(),
             online_domains: self
                 .data
@@ -142,7 +153,6 @@ impl TrainConfig {
                 .iter()
                 .map(|m| domains.iter().position(|d| d == m).unwrap_or(0))
                 .collect(),
-            ..TrainLoaderConfig::default()
         }
     }
 }

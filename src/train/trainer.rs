@@ -286,7 +286,7 @@ pub fn train(
             checkpoint::save(&run.last(), &with_opt, &meta)?;
             let line = serde_json::json!({
                 "step": step + 1, "epoch": epoch + 1, "val": meta.val, "best_val_auc": best_val_auc,
-                "saved_best": improved,
+                "saved_best": improved, "unreadable_left_out": loader.skipped().len(),
             });
             append_line(&run.epochs(), &line)?;
             if let Some(m) = val_metrics {

@@ -1,15 +1,8 @@
 //! `crossdf eval`: frame- and video-level metrics of a checkpoint on a manifest split.
-use super::ModelOnData;
+use super::{ModelOnData, OnErrorArg};
 use anyhow::Context;
-use crossdf::data::loader::OnError;
 use crossdf::detector;
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-enum OnErrorArg {
-    Skip,
-    Fail,
-}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,11 +28,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         a.on.data.display(),
         a.on.split
     );
-    let on_error = match a.on_error {
-        OnErrorArg::Skip => OnError::Skip,
-        OnErrorArg::Fail => OnError::Fail,
-    };
-    let opts = a.on.score_options(&det, on_error);
+    let opts = a.on.score_options(&det, a.on_error.into());
     let scored = detector::score_records(&det.model, device, &manifest, &records, &opts)?;
     for s in &scored.skipped {
         eprintln!("skipped {}: {}", s.path.display(), s.reason);

@@ -81,3 +81,19 @@ impl ModelOnData {
         }
     }
 }
+
+/// `--on-error skip|fail`, shared by the commands that read many images.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OnErrorArg {
+    Skip,
+    Fail,
+}
+
+impl From<OnErrorArg> for crossdf::data::loader::OnError {
+    fn from(a: OnErrorArg) -> Self {
+        match a {
+            OnErrorArg::Skip => crossdf::data::loader::OnError::Skip,
+            OnErrorArg::Fail => crossdf::data::loader::OnError::Fail,
+        }
+    }
+}

@@ -65,6 +65,10 @@ pub struct Args {
     /// Turn training augmentation off
     #[arg(long)]
     no_augment: bool,
+    /// An unreadable training image: leave it out and list it in RUN/skipped.jsonl (skip,
+    /// the default; more than data.max_unreadable of the split is still an error) or stop (fail)
+    #[arg(long, value_enum)]
+    on_error: Option<super::OnErrorArg>,
     /// cpu, cuda or cuda:N
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -88,6 +92,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         };
     }
     set!(cfg.model.variant, a.variant);
+    set!(cfg.data.on_error, a.on_error.map(Into::into));
     set!(cfg.model.backbone, a.backbone);
     set!(cfg.model.size, a.size);
     set!(cfg.loss.alpha, a.alpha);
