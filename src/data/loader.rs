@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use image::GrayImage;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tch::Tensor;
@@ -116,10 +117,13 @@ struct Source {
 }
 
 impl Source {
-    fn image(&self, i: usize, size: u32) -> Result<GrayImage> {
+    fn image(&self, i: usize, size: u32) -> Result<Cow<'_, GrayImage>> {
         match &self.cache {
-            Some(c) => Ok(c[i].clone()),
-            None => Ok(resize_gray(&load_gray(&self.samples[i].path)?, size)),
+            Some(c) => Ok(Cow::Borrowed(&c[i])),
+            None => Ok(Cow::Owned(resize_gray(
+                &load_gray(&self.samples[i].path)?,
+                size,
+            ))),
         }
     }
 }
@@ -138,28 +142,30 @@ impl TrainLoader {
                 cfg.online_domains.len()
             )));
         }
-        let (mut samples, mut cache, skipped) = if cfg.cache {
-            let d = decode_all(samples, cfg.size, cfg.max_unreadable)?;
+        // Listed fakes that online forgeries replace are dropped before anything is decoded;
+        // positions stay those of the caller's list.
+        let listed: Vec<(usize, Sample)> = samples
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| s.label == 0 || cfg.online.uses_manifest_fakes())
+            .collect();
+        let (mut samples, cache, skipped) = if cfg.cache {
+            let d = decode_all(listed, cfg.size, cfg.max_unreadable)?;
             (d.samples, Some(d.images), d.skipped)
         } else {
-            (samples, None, Vec::new())
+            (
+                listed.into_iter().map(|(_, s)| s).collect(),
+                None,
+                Vec::new(),
+            )
         };
-        if !methods.is_empty() && !cfg.online.keep_manifest_fakes {
-            let keep: Vec<bool> = samples.iter().map(|s| s.label == 0).collect();
-            let mut k = keep.iter();
-            samples.retain(|_| *k.next().unwrap_or(&true));
-            if let Some(c) = cache.as_mut() {
-                let mut k = keep.iter();
-                c.retain(|_| *k.next().unwrap_or(&true));
-            }
-        }
         let reals: Vec<usize> = (0..samples.len())
             .filter(|&i| samples[i].label == 0)
             .collect();
-        let mut counts = SampleCounts {
+        let counts = SampleCounts {
             real: reals.len(),
             manifest_fakes: samples.len() - reals.len(),
-            online_pairs: 0,
+            online_pairs: reals.len() * methods.len(),
         };
         let mut origin = vec![None; samples.len()];
         for (m, &domain) in cfg.online_domains.iter().enumerate() {
@@ -171,7 +177,6 @@ impl TrainLoader {
                 };
                 samples.push(s);
                 origin.push(Some((r, m)));
-                counts.online_pairs += 1;
             }
         }
         let sampler = Sampler::new(&samples, cfg.batch, cfg.balance, cfg.seed)?;
@@ -381,17 +386,17 @@ struct Decoded {
     skipped: Vec<Skipped>,
 }
 
-/// Decodes every sample once at `size` (in parallel); unreadable ones are left out and
-/// returned as skipped, unless more than `max_share` of them are.
-fn decode_all(samples: Vec<Sample>, size: u32, max_share: f64) -> Result<Decoded> {
+/// Decodes every (position, sample) once at `size` (in parallel); unreadable ones are left
+/// out and returned as skipped, unless more than `max_share` of them are.
+fn decode_all(samples: Vec<(usize, Sample)>, size: u32, max_share: f64) -> Result<Decoded> {
     use rayon::prelude::*;
     let decoded: Vec<Result<GrayImage>> = samples
         .par_iter()
-        .map(|s| Ok(resize_gray(&load_gray(&s.path)?, size)))
+        .map(|(_, s)| Ok(resize_gray(&load_gray(&s.path)?, size)))
         .collect();
     let n = samples.len();
     let (mut kept, mut cache, mut skipped) = (Vec::new(), Vec::new(), Vec::new());
-    for (index, (s, d)) in samples.into_iter().zip(decoded).enumerate() {
+    for ((index, s), d) in samples.into_iter().zip(decoded) {
         match d {
             Ok(img) => {
                 kept.push(s);
@@ -445,10 +450,16 @@ fn train_batch(
                 let donor = if method.needs_donor() {
                     src.image(online::pick_donor(&src.reals, real, &mut rng), cfg.size)?
                 } else {
-                    GrayImage::new(1, 1)
+                    Cow::Owned(GrayImage::new(1, 1))
                 };
                 let target = src.image(real, cfg.size)?;
-                online::forge(method, &target, &donor, cfg.online.margin, &mut rng)
+                Cow::Owned(online::forge(
+                    method,
+                    &target,
+                    &donor,
+                    cfg.online.margin,
+                    &mut rng,
+                ))
             }
         };
         let img = augment(&img, &cfg.augment, &mut rng).map_err(|source| Error::Image {

@@ -41,6 +41,11 @@ impl OnlineConfig {
         !self.methods.is_empty()
     }
 
+    /// Whether the manifest's own training fakes are used (always, without online fakes).
+    pub fn uses_manifest_fakes(&self) -> bool {
+        !self.enabled() || self.keep_manifest_fakes
+    }
+
     /// The methods, in the order given; an unknown name is an error that lists the known ones.
     pub fn resolve(&self) -> Result<Vec<Box<dyn Forgery>>> {
         methods::by_names(&self.methods)

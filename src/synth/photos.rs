@@ -110,9 +110,7 @@ pub fn registry_faces_with(cache_root: &Path, mtcnn: &Mtcnn) -> Result<Vec<Sourc
             })?
             .to_rgb8();
         remove_drawn_boxes(&mut img);
-        let detections = mtcnn
-            .detect(&img)
-            .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))?;
+        let detections = detect(mtcnn, &img, path)?;
         let photo = Arc::new(img);
         for (k, d) in detections.into_iter().enumerate().filter(|(_, d)| keep(d)) {
             let identity = format!("{stem}#{k}");
@@ -128,6 +126,13 @@ pub fn registry_faces_with(cache_root: &Path, mtcnn: &Mtcnn) -> Result<Vec<Sourc
     Ok(out)
 }
 
+/// MTCNN's faces in one photo or frame of `path`, an error naming the file.
+fn detect(mtcnn: &Mtcnn, img: &RgbImage, path: &Path) -> Result<Vec<Detection>> {
+    mtcnn
+        .detect(img)
+        .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))
+}
+
 /// The largest kept face of each of [`VIDEO_FRAMES`] evenly spaced frames; a video is one
 /// person (its stem, unless [`super::sources::PERSONS`] names it).
 fn video_faces(
@@ -141,10 +146,7 @@ fn video_faces(
     let (_, frames) = crate::media::video::read_frames(path, FrameSelection::Even(VIDEO_FRAMES))?;
     let mut out = Vec::new();
     for (index, img) in frames {
-        let detections = mtcnn
-            .detect(&img)
-            .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))?;
-        if let Some(d) = detections.into_iter().find(keep) {
+        if let Some(d) = detect(mtcnn, &img, path)?.into_iter().find(keep) {
             out.push(SourceFace {
                 identity: format!("{stem}#f{index:05}"),
                 person: person.clone(),

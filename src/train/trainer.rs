@@ -58,7 +58,7 @@ pub struct TrainSummary {
 /// online forgery methods, by name.
 pub fn domain_map(train: &[&Record], cfg: &TrainConfig) -> Vec<String> {
     let online = &cfg.data.online;
-    let manifest_fakes = !online.enabled() || online.keep_manifest_fakes;
+    let manifest_fakes = online.uses_manifest_fakes();
     let mut fakes: Vec<String> = train
         .iter()
         .filter(|r| r.label == 1 && manifest_fakes)
