@@ -79,24 +79,38 @@ pub fn bootstrap(
     seed: u64,
     stat: impl Fn(&[usize]) -> Option<f64>,
 ) -> Option<Interval> {
+    bootstrap_many(clusters, resamples, seed, |idx| stat(idx).map(|v| [v])).map(|[i]| i)
+}
+
+/// As [`bootstrap`] for `N` statistics computed on the same draws (a draw counts when all
+/// of them are defined and finite).
+pub fn bootstrap_many<const N: usize>(
+    clusters: &[Vec<usize>],
+    resamples: usize,
+    seed: u64,
+    stat: impl Fn(&[usize]) -> Option<[f64; N]>,
+) -> Option<[Interval; N]> {
     if clusters.len() < 2 {
         return None;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut values: Vec<f64> = (0..resamples)
+    let draws: Vec<[f64; N]> = (0..resamples)
         .filter_map(|_| stat(&draw(clusters, &mut rng)))
-        .filter(|v| v.is_finite())
+        .filter(|v| v.iter().all(|x| x.is_finite()))
         .collect();
-    if values.len() * 2 < resamples {
+    if draws.len() * 2 < resamples {
         return None;
     }
-    values.sort_by(f64::total_cmp);
-    Some(Interval {
-        lo: percentile(&values, 0.025),
-        hi: percentile(&values, 0.975),
-        clusters: clusters.len(),
-        resamples: values.len(),
-    })
+    Some(std::array::from_fn(|k| {
+        let mut values: Vec<f64> = draws.iter().map(|d| d[k]).collect();
+        values.sort_by(f64::total_cmp);
+        Interval {
+            lo: percentile(&values, 0.025),
+            hi: percentile(&values, 0.975),
+            clusters: clusters.len(),
+            resamples: values.len(),
+        }
+    }))
 }
 
 /// Linear interpolation between order statistics (numpy's default, "linear").
@@ -126,21 +140,10 @@ pub fn auc_at(records: &[ScoreRecord], idx: &[usize]) -> Option<f64> {
 pub fn intervals(records: &[ScoreRecord]) -> Option<Intervals> {
     let videos: Vec<&str> = records.iter().map(|r| r.video.as_str()).collect();
     let cl = clusters(&videos);
-    let eers = std::cell::RefCell::new(Vec::with_capacity(RESAMPLES));
-    let auc = bootstrap(&cl, RESAMPLES, SEED, |idx| {
+    let [auc, eer] = bootstrap_many(&cl, RESAMPLES, SEED, |idx| {
         let (s, l) = pick(records, idx);
-        let a = metrics::auc(&s, &l).ok()?;
-        let e = metrics::eer(&s, &l).ok()?;
-        eers.borrow_mut().push(e.eer);
-        Some(a)
+        Some([metrics::auc(&s, &l).ok()?, metrics::eer(&s, &l).ok()?.eer])
     })?;
-    let mut e = eers.into_inner();
-    e.sort_by(f64::total_cmp);
-    let eer = Interval {
-        lo: percentile(&e, 0.025),
-        hi: percentile(&e, 0.975),
-        ..auc
-    };
     Some(Intervals { auc, eer })
 }
 
