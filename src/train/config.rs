@@ -1,6 +1,7 @@
 //! The training configuration: every field defaults to the paper's setting (section IV-A)
 //! where the paper gives one; a TOML file overrides any subset, CLI flags override the file.
 use super::optim::OptimConfig;
+use super::schedule::LrSchedule;
 use crate::data::augment::AugmentConfig;
 use crate::data::loader::{Balance, OnError, TrainLoaderConfig};
 use crate::data::online::OnlineConfig;
@@ -42,7 +43,7 @@ impl Default for DataConfig {
             prefetch: 4,
             balance: Balance::Class,
             augment: AugmentConfig::default(),
-            eval_batch: 32,
+            eval_batch: 16,
             cache: true,
             online: OnlineConfig::default(),
             on_error: OnError::Skip,
@@ -60,6 +61,10 @@ pub struct ScheduleConfig {
     pub steps_per_epoch: usize,
     /// Every this many steps a line of loss terms goes to `train_log.jsonl`.
     pub log_every: usize,
+    /// `constant` (the paper) or `cosine` (down to 0 at the last step).
+    pub lr: LrSchedule,
+    /// Steps of linear learning-rate warm-up before `lr` takes over (paper: none).
+    pub warmup_steps: usize,
 }
 
 impl Default for ScheduleConfig {
@@ -68,6 +73,8 @@ impl Default for ScheduleConfig {
             epochs: 10,
             steps_per_epoch: 6000,
             log_every: 20,
+            lr: LrSchedule::Constant,
+            warmup_steps: 0,
         }
     }
 }
@@ -226,8 +233,12 @@ mod tests {
         assert_eq!(c.data.online, d.data.online);
         assert_eq!(c.data.augment, d.data.augment);
         assert_eq!(
-            (c.data.batch, c.data.balance),
-            (d.data.batch, d.data.balance)
+            (c.data.batch, c.data.eval_batch, c.data.balance),
+            (d.data.batch, d.data.eval_batch, d.data.balance)
+        );
+        assert_eq!(
+            (c.schedule.epochs, c.schedule.steps_per_epoch),
+            (d.schedule.epochs, d.schedule.steps_per_epoch)
         );
     }
 }

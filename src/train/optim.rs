@@ -53,6 +53,8 @@ pub struct Adam {
     params: Vec<Param>,
     /// Number of updates done (Adam's t).
     pub step: i64,
+    /// Factor on both rates, set by the learning-rate schedule before each step.
+    pub lr_scale: f64,
 }
 
 impl Adam {
@@ -79,15 +81,16 @@ impl Adam {
             cfg,
             params,
             step: 0,
+            lr_scale: 1.0,
         }
     }
 
     pub fn lr_backbone(&self) -> f64 {
-        self.cfg.lr
+        self.cfg.lr * self.lr_scale
     }
 
     pub fn lr_heads(&self) -> f64 {
-        self.cfg.lr * self.cfg.head_lr_factor
+        self.cfg.lr * self.cfg.head_lr_factor * self.lr_scale
     }
 
     pub fn zero_grad(&mut self) {

@@ -196,7 +196,6 @@ pub fn train(
         .open(run.log())
         .map_err(|e| Error::io(run.log(), e))?;
     let mut epochs = Vec::new();
-    let lrs = (opt.lr_backbone(), opt.lr_heads());
 
     for step in start_step..total {
         // Dropout draws depend on (seed, step) only, so a resumed run repeats them.
@@ -204,6 +203,8 @@ pub fn train(
         let batch = loader.next_batch()?;
         let q = step as f64 / total as f64;
         let beta = schedule::beta(q);
+        opt.lr_scale = schedule::lr_factor(cfg.schedule.lr, step, total, cfg.schedule.warmup_steps);
+        let lrs = (opt.lr_backbone(), opt.lr_heads());
         let images = batch.images.to_device(opts.device);
         let labels = batch.labels.to_device(opts.device);
         let doms = batch.domains.to_device(opts.device);

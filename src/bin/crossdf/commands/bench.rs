@@ -1,12 +1,18 @@
 //! `crossdf bench train|infer`: images/s and peak memory of the model on synthetic input.
 use crossdf::backbone::BackboneKind;
 use crossdf::bench::{self, Mode};
-use crossdf::did::{ModelConfig, Variant};
+use crossdf::did::{MiArch, ModelConfig, Variant};
 
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum ModeArg {
     Train,
     Infer,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum TArchArg {
+    Paper,
+    Reduced,
 }
 
 #[derive(clap::Args)]
@@ -19,6 +25,9 @@ pub struct Args {
     variant: Variant,
     #[arg(long, default_value_t = 224)]
     size: i64,
+    /// Layers of the MI estimator T (the demo uses `reduced`)
+    #[arg(long, value_enum, default_value = "paper")]
+    t_arch: TArchArg,
     /// Images per step (default: 15 for train, 32 for infer)
     #[arg(long)]
     batch: Option<i64>,
@@ -45,15 +54,20 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         backbone: a.backbone,
         variant: a.variant,
         size: a.size,
+        t_arch: match a.t_arch {
+            TArchArg::Paper => MiArch::Paper,
+            TArchArg::Reduced => MiArch::Reduced,
+        },
         ..Default::default()
     };
     let device = crossdf::device::parse(&a.device)?;
     let r = bench::run(mode, &cfg, batch, a.warmup, a.steps, device)?;
     println!(
-        "{:?} {} {} {}x{} batch {} on {} ({} threads): median {:.1} images/s over {} steps after {} warm-up; peak RSS {}",
+        "{:?} {} {} (T {:?}) {}x{} batch {} on {} ({} threads): median {:.1} images/s over {} steps after {} warm-up; peak RSS {}",
         r.mode,
         cfg.backbone,
         cfg.variant,
+        cfg.t_arch,
         cfg.size,
         cfg.size,
         batch,
