@@ -15,7 +15,7 @@ use crate::prepare::{is_image, is_video};
 use image::{DynamicImage, RgbImage};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use tch::Device;
+use tch::{Device, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct DetectOptions {
@@ -28,6 +28,8 @@ pub struct DetectOptions {
     pub threshold: f64,
     /// Frames per face-detector call.
     pub batch: usize,
+    /// Also compute each face's `M_df` / `M_dom` / Grad-CAM ([`FaceScore::heat`]).
+    pub heatmaps: bool,
 }
 
 impl Default for DetectOptions {
@@ -39,6 +41,7 @@ impl Default for DetectOptions {
             margin: DEFAULT_MARGIN,
             threshold: 0.5,
             batch: 8,
+            heatmaps: false,
         }
     }
 }
@@ -74,6 +77,22 @@ pub struct FaceScore {
     pub score: f64,
     /// False when the landmarks looked wrong and the square box crop was used.
     pub aligned: bool,
+    /// Where this face's heat-map strip was written (`detect --heatmap`), or a PNG data URL
+    /// (`serve`); columns as [`crate::heatmap::strip_columns`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heatmap: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub heatmap_columns: Option<Vec<&'static str>>,
+    /// The maps themselves, with [`DetectOptions::heatmaps`].
+    #[serde(skip)]
+    pub heat: Option<crate::heatmap::FaceHeat>,
+}
+
+/// One frame's P(fake): its highest face's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FramePoint {
+    pub frame: u64,
+    pub score: f64,
 }
 
 /// The result for one image or video, as `detect` prints it (JSON).
@@ -89,14 +108,25 @@ pub struct MediaScore {
     pub frames: usize,
     pub frames_without_face: usize,
     pub faces: Vec<FaceScore>,
+    /// A video's P(fake) per frame with a face, in frame order (empty for images).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_frame: Vec<FramePoint>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 /// P(fake) of aligned RGB crops, through the loader's own gray conversion and resize.
 pub fn score_crops(det: &Detector, device: Device, crops: &[RgbImage]) -> Result<Vec<f64>> {
+    Ok(crop_tensor(det, device, crops)?
+        .map(|x| score_tensor(det, &x))
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// The model's input for `crops` (`None` for no crops).
+fn crop_tensor(det: &Detector, device: Device, crops: &[RgbImage]) -> Result<Option<Tensor>> {
     if crops.is_empty() {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let size = det.config.model.size as u32;
     let planes: Vec<Vec<f32>> = crops
@@ -108,9 +138,13 @@ pub fn score_crops(det: &Detector, device: Device, crops: &[RgbImage]) -> Result
             ))
         })
         .collect();
-    let x = to_tensor(&planes, size)?.to_device(device);
+    Ok(Some(to_tensor(&planes, size)?.to_device(device)))
+}
+
+fn score_tensor(det: &Detector, x: &Tensor) -> Result<Vec<f64>> {
     let _guard = tch::no_grad_guard();
-    let s = det.model.score(&x).to_device(Device::Cpu);
+    let s = crate::detector::score_batch(&det.model, x, det.config.data.eval_flip)
+        .to_device(Device::Cpu);
     Ok(Vec::<f32>::try_from(s.view([-1]))?
         .into_iter()
         .map(f64::from)
@@ -144,17 +178,31 @@ fn score_frames(
                 prob: d.prob,
                 score: f64::NAN,
                 aligned: !a.fallback,
+                heatmap: None,
+                heatmap_columns: None,
+                heat: None,
             });
         }
     }
-    for (f, s) in faces.iter_mut().zip(score_crops(det, device, &crops)?) {
-        f.score = s;
+    if let Some(x) = crop_tensor(det, device, &crops)? {
+        for (f, s) in faces.iter_mut().zip(score_tensor(det, &x)?) {
+            f.score = s;
+        }
+        if opts.heatmaps {
+            for (f, h) in faces
+                .iter_mut()
+                .zip(crate::heatmap::face_heats(&det.model, &x)?)
+            {
+                f.heatmap_columns = Some(crate::heatmap::strip_columns(&h));
+                f.heat = Some(h);
+            }
+        }
     }
     Ok((faces, without))
 }
 
 /// Highest face score per frame, in frame order.
-fn frame_scores(faces: &[FaceScore]) -> Vec<f64> {
+fn frame_scores(faces: &[FaceScore]) -> Vec<(Option<u64>, f64)> {
     let mut out: Vec<(Option<u64>, f64)> = Vec::new();
     for f in faces {
         match out.last_mut() {
@@ -162,7 +210,7 @@ fn frame_scores(faces: &[FaceScore]) -> Vec<f64> {
             _ => out.push((f.frame, f.score)),
         }
     }
-    out.into_iter().map(|(_, s)| s).collect()
+    out
 }
 
 fn finish(
@@ -173,8 +221,12 @@ fn finish(
     opts: &DetectOptions,
 ) -> MediaScore {
     let per_frame = frame_scores(&faces);
-    let score =
-        (!per_frame.is_empty()).then(|| per_frame.iter().sum::<f64>() / per_frame.len() as f64);
+    let score = (!per_frame.is_empty())
+        .then(|| per_frame.iter().map(|(_, s)| s).sum::<f64>() / per_frame.len() as f64);
+    let per_frame = per_frame
+        .into_iter()
+        .filter_map(|(frame, score)| frame.map(|frame| FramePoint { frame, score }))
+        .collect();
     let verdict = match score {
         None => Verdict::NoFace,
         Some(s) if s >= opts.threshold => Verdict::Fake,
@@ -189,6 +241,7 @@ fn finish(
         frames,
         frames_without_face: without,
         faces,
+        per_frame,
         error: None,
     }
 }
@@ -284,6 +337,7 @@ pub fn detect_file(
         frames: 0,
         frames_without_face: 0,
         faces: Vec::new(),
+        per_frame: Vec::new(),
         error: Some(e.to_string()),
     })
 }

@@ -32,7 +32,7 @@ pub(crate) fn detector() -> Detector {
         vs,
         model,
         config,
-        path: PathBuf::from("test.safetensors"),
+        path: PathBuf::from("/srv/models/run7/test.safetensors"),
     }
 }
 
@@ -91,6 +91,7 @@ fn crops_are_scored_exactly_as_the_training_loader_sees_them() {
         batch: 2,
         workers: 1,
         on_error: OnError::Fail,
+        flip: false,
     };
     let want = score_records(&det.model, Device::Cpu, &m, &refs, &opts).unwrap();
     let got = score_crops(&det, Device::Cpu, &crops).unwrap();
@@ -148,32 +149,23 @@ fn an_image_scores_its_face_and_a_faceless_one_has_no_score() {
     );
 }
 
+fn face(frame: u64, score: f64) -> FaceScore {
+    FaceScore {
+        frame: Some(frame),
+        bbox: [0.0; 4],
+        prob: 1.0,
+        score,
+        aligned: true,
+        heatmap: None,
+        heatmap_columns: None,
+        heat: None,
+    }
+}
+
 #[test]
 fn a_video_scores_the_mean_of_its_frames_highest_faces() {
-    let faces = vec![
-        FaceScore {
-            frame: Some(0),
-            bbox: [0.0; 4],
-            prob: 1.0,
-            score: 0.2,
-            aligned: true,
-        },
-        FaceScore {
-            frame: Some(0),
-            bbox: [0.0; 4],
-            prob: 1.0,
-            score: 0.6,
-            aligned: true,
-        },
-        FaceScore {
-            frame: Some(4),
-            bbox: [0.0; 4],
-            prob: 1.0,
-            score: 0.1,
-            aligned: true,
-        },
-    ];
-    assert_eq!(frame_scores(&faces), vec![0.6, 0.1]);
+    let faces = vec![face(0, 0.2), face(0, 0.6), face(4, 0.1)];
+    assert_eq!(frame_scores(&faces), vec![(Some(0), 0.6), (Some(4), 0.1)]);
     let r = finish(
         Path::new("v.mp4"),
         MediaKind::Video,
@@ -183,6 +175,63 @@ fn a_video_scores_the_mean_of_its_frames_highest_faces() {
     );
     assert!((r.score.unwrap() - 0.35).abs() < 1e-12);
     assert_eq!(r.verdict, Verdict::Real);
+    assert_eq!(
+        r.per_frame,
+        vec![
+            FramePoint {
+                frame: 0,
+                score: 0.6
+            },
+            FramePoint {
+                frame: 4,
+                score: 0.1
+            }
+        ]
+    );
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(v["per_frame"][1]["frame"], 4);
+    assert!(v["faces"][0].get("heatmap").is_none());
+}
+
+#[test]
+fn heatmaps_come_with_every_face_when_asked_for() {
+    let det = detector();
+    let opts = DetectOptions {
+        heatmaps: true,
+        ..DetectOptions::default()
+    };
+    let r = detect_rgb(
+        &det,
+        Device::Cpu,
+        &TemplateFaces,
+        Path::new("a.png"),
+        photo(3, 200),
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(r.faces.len(), 1);
+    let f = &r.faces[0];
+    let h = f.heat.as_ref().expect("a heat map");
+    let side = det.config.model.size as u32;
+    assert_eq!(h.face.dimensions(), (side, side));
+    assert_eq!(
+        f.heatmap_columns.as_deref(),
+        Some(["face", "M_df", "M_dom", "Grad-CAM"].as_slice())
+    );
+    let strip = crate::heatmap::strip(h, 96).unwrap();
+    assert_eq!(strip.dimensions(), (4 * 96 + 3 * 4, 96));
+    // The same score with or without the maps.
+    let plain = detect_rgb(
+        &det,
+        Device::Cpu,
+        &TemplateFaces,
+        Path::new("a.png"),
+        photo(3, 200),
+        &DetectOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(plain.score, r.score);
+    assert!(plain.faces[0].heat.is_none());
 }
 
 #[test]

@@ -49,6 +49,19 @@ impl Detector {
     }
 
     /// How this checkpoint was chosen, for every printed metric.
+    /// The run folder and file (`did-seed0/best.safetensors`): what a server shows its
+    /// visitors instead of the path.
+    pub fn name(&self) -> String {
+        let part = |p: Option<&Path>| {
+            p.and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+        };
+        match (part(self.path.parent()), part(Some(&self.path))) {
+            (Some(run), Some(file)) => format!("{run}/{file}"),
+            (_, file) => file.unwrap_or_default(),
+        }
+    }
+
     pub fn checkpoint_rule(&self) -> String {
         let name = self.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         if name == "best" {
@@ -64,6 +77,10 @@ pub struct ScoreOptions {
     pub batch: usize,
     pub workers: usize,
     pub on_error: OnError,
+    /// Average P(fake) of each face and its mirror image ([`DataConfig::eval_flip`]).
+    ///
+    /// [`DataConfig::eval_flip`]: crate::train::config::DataConfig::eval_flip
+    pub flip: bool,
 }
 
 impl ScoreOptions {
@@ -73,6 +90,7 @@ impl ScoreOptions {
             batch: cfg.data.eval_batch,
             workers: cfg.data.workers,
             on_error,
+            flip: cfg.data.eval_flip,
         }
     }
 }
@@ -110,13 +128,24 @@ pub fn score_samples(
         if chunk.batch.indices.is_empty() {
             continue;
         }
-        let s = model.score(&chunk.batch.images.to_device(device));
+        let s = score_batch(model, &chunk.batch.images.to_device(device), opts.flip);
         let s = Vec::<f32>::try_from(s.to_device(Device::Cpu))?;
         for (i, v) in chunk.batch.indices.iter().zip(s) {
             scores[*i] = Some(v as f64);
         }
     }
     Ok((scores, skipped))
+}
+
+/// P(fake) of gray faces [N, 1, S, S]; with `flip`, the mean over each face and its mirror
+/// image (faces are left/right symmetric, forgery traces need not be).
+pub fn score_batch(model: &DidModel, x: &tch::Tensor, flip: bool) -> tch::Tensor {
+    let s = model.score(x);
+    if flip {
+        (s + model.score(&x.flip([3i64]))) / 2.0
+    } else {
+        s
+    }
 }
 
 /// Scores manifest records into the `crossdf metrics` format (path, score, label, video).

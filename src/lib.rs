@@ -21,6 +21,7 @@ pub mod detector;
 pub mod device;
 pub mod did;
 pub mod face;
+pub mod heatmap;
 pub mod layers;
 pub mod report;
 pub mod serve;

@@ -2,28 +2,31 @@
 //!
 //! - `GET /` — the page: pick an image or video, see each face's box and P(fake).
 //! - `POST /api/detect[?name=FILE]` — the body is an image or a video file; the answer is
-//!   `detect`'s JSON for it. Images are decoded in memory; videos go through a temp file
-//!   because FFmpeg reads files.
-//! - `GET /api/health` — the model that answers.
+//!   `detect`'s JSON for it.
+//! - `GET /api/health` — the model that answers (its name, never its path) and how busy it is.
 //!
-//! One engine serves all requests, one at a time, on a blocking thread: the model already
-//! uses every core for one image, so parallel requests would only compete.
+//! Uploads stream to a temp file with the size limit enforced as the bytes arrive, so a
+//! request costs disk, not memory. At most [`Limits::queue`] requests are admitted at once
+//! (uploading, waiting for the model or being scored); one more gets 503 at once instead of
+//! piling up. One engine scores one request at a time on a blocking thread: the model already
+//! uses every core for one image, so parallel scoring would only compete.
 use crate::detect::{self, DetectOptions, MediaScore};
 use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::face::FaceDetector;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use http_body_util::BodyExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tch::Device;
-
-/// Largest upload accepted (a few minutes of compressed video).
-pub const MAX_UPLOAD: usize = 512 << 20;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
 
 /// Everything a request needs: the trained model, the face finder and the options.
 pub struct Engine {
@@ -33,21 +36,47 @@ pub struct Engine {
     pub options: DetectOptions,
 }
 
+/// What keeps one server up under many or large uploads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Largest upload in bytes (a few minutes of compressed video by default).
+    pub max_upload: u64,
+    /// Requests admitted at once; the next one is answered 503.
+    pub queue: usize,
+    /// From a request's arrival to its answer; a request over it is answered 503.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_upload: 512 << 20,
+            queue: 4,
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
 impl Engine {
-    /// Scores one uploaded file; `name` (for its extension) only matters for videos.
-    pub fn detect_bytes(&self, bytes: &[u8], name: &str) -> Result<MediaScore> {
-        if bytes.is_empty() {
+    /// Scores one uploaded file: an image when its bytes say so, else a video for FFmpeg.
+    /// `name` is what messages and the answer call it; `path` is never shown.
+    pub fn detect_upload(&self, path: &Path, name: &str) -> Result<MediaScore> {
+        let label = Path::new(if name.is_empty() { "upload" } else { name });
+        let len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        if len == 0 {
             return Err(Error::invalid(
                 "the request body is empty: send an image or video file",
             ));
         }
-        let label = Path::new(if name.is_empty() { "upload" } else { name });
-        if let Ok(format) = image::guess_format(bytes) {
-            let img = image::load_from_memory_with_format(bytes, format).map_err(|source| {
-                Error::Image {
-                    path: label.to_path_buf(),
-                    source,
-                }
+        let reader = image::ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| Error::io(path, e))?;
+        if reader.format().is_some() {
+            let img = reader.decode().map_err(|source| Error::Image {
+                path: label.to_path_buf(),
+                source,
             })?;
             return detect::detect_rgb(
                 &self.detector,
@@ -58,23 +87,11 @@ impl Engine {
                 &self.options,
             );
         }
-        // Not an image: let FFmpeg try it as a video, from a temp file with the name's extension.
-        let ext = label
-            .extension()
-            .and_then(|e| e.to_str())
-            .filter(|e| e.chars().all(|c| c.is_ascii_alphanumeric()))
-            .unwrap_or("mp4");
-        let tmp = tempfile::Builder::new()
-            .prefix("crossdf-upload-")
-            .suffix(&format!(".{ext}"))
-            .tempfile()
-            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        std::fs::write(tmp.path(), bytes).map_err(|e| Error::io(tmp.path(), e))?;
         let mut r = detect::detect_file(
             &self.detector,
             self.device,
             self.finder.as_ref(),
-            tmp.path(),
+            path,
             &self.options,
         );
         r.path = label.display().to_string();
@@ -82,14 +99,20 @@ impl Engine {
             Some(e) => Err(Error::invalid(format!(
                 "{}: neither an image nor a readable video ({})",
                 label.display(),
-                e.replace(&tmp.path().display().to_string(), "upload")
+                e.replace(&path.display().to_string(), "upload")
             ))),
             None => Ok(r),
         }
     }
 }
 
-type Shared = Arc<Mutex<Engine>>;
+struct App {
+    engine: Mutex<Engine>,
+    slots: Arc<Semaphore>,
+    limits: Limits,
+    /// Health's fixed part, kept apart so health never waits for the engine.
+    info: serde_json::Value,
+}
 
 #[derive(serde::Deserialize)]
 struct DetectQuery {
@@ -101,37 +124,137 @@ fn error(status: StatusCode, msg: String) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
 }
 
+fn too_slow(limits: &Limits, what: &str) -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "{what} went past the per-request time limit of {} s",
+            limits.timeout.as_secs_f64()
+        ),
+    )
+}
+
+/// Streams the body into a temp file whose extension FFmpeg can go by; the size limit holds
+/// whatever the client declared.
+async fn receive(
+    headers: &HeaderMap,
+    mut body: Body,
+    name: &str,
+    max: u64,
+) -> std::result::Result<tempfile::NamedTempFile, Response> {
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{}: the upload is larger than this server's limit of {} MiB",
+                if name.is_empty() { "upload" } else { name },
+                max >> 20
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let ext = Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .filter(|e| crate::prepare::is_video(Path::new(&format!("x.{e}"))))
+        .unwrap_or("mp4");
+    let internal = |e: std::io::Error| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot store the upload in a temp file: {e}"),
+        )
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix("crossdf-upload-")
+        .suffix(&format!(".{ext}"))
+        .tempfile()
+        .map_err(internal)?;
+    let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(internal)?);
+    let mut received = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("the upload broke off: {e}"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            received += data.len() as u64;
+            if received > max {
+                return Err(too_large());
+            }
+            file.write_all(&data).await.map_err(internal)?;
+        }
+    }
+    file.flush().await.map_err(internal)?;
+    Ok(tmp)
+}
+
 async fn detect_handler(
-    State(engine): State<Shared>,
+    State(app): State<Arc<App>>,
     Query(q): Query<DetectQuery>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
+    let Ok(slot) = app.slots.clone().try_acquire_owned() else {
+        let mut r = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "busy: {} requests are being uploaded or scored; try again shortly",
+                app.limits.queue
+            ),
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        return r;
+    };
+    let deadline = Instant::now() + app.limits.timeout;
+    let upload = tokio::time::timeout_at(
+        deadline.into(),
+        receive(&headers, body, &q.name, app.limits.max_upload),
+    );
+    let tmp = match upload.await {
+        Err(_) => return too_slow(&app.limits, "the upload"),
+        Ok(Err(r)) => return r,
+        Ok(Ok(tmp)) => tmp,
+    };
+    let job_app = app.clone();
     let job = tokio::task::spawn_blocking(move || {
-        let engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-        engine.detect_bytes(&body, &q.name)
+        // The slot stays taken until scoring ends, even when the answer has gone out
+        // after the time limit, so the bound on work in flight holds.
+        let _slot = slot;
+        if Instant::now() >= deadline {
+            return None;
+        }
+        let engine = job_app.engine.lock().unwrap_or_else(|p| p.into_inner());
+        if Instant::now() >= deadline {
+            return None;
+        }
+        Some(engine.detect_upload(tmp.path(), &q.name))
     });
-    match job.await {
-        Ok(Ok(r)) => Json(r).into_response(),
-        Ok(Err(e)) => error(StatusCode::BAD_REQUEST, e.to_string()),
-        Err(e) => error(
+    match tokio::time::timeout_at(deadline.into(), job).await {
+        Err(_) | Ok(Ok(None)) => too_slow(&app.limits, "scoring"),
+        Ok(Ok(Some(Ok(r)))) => Json(r).into_response(),
+        Ok(Ok(Some(Err(e)))) => error(StatusCode::BAD_REQUEST, e.to_string()),
+        Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("detector failed: {e}"),
         ),
     }
 }
 
-async fn health(State(engine): State<Shared>) -> Response {
-    let engine = engine.lock().unwrap_or_else(|p| p.into_inner());
-    let d = &engine.detector;
-    Json(serde_json::json!({
-        "status": "ok",
-        "model": d.path.display().to_string(),
-        "variant": d.config.model.variant.to_string(),
-        "backbone": d.config.model.backbone.to_string(),
-        "checkpoint": d.checkpoint_rule(),
-        "threshold": engine.options.threshold,
-    }))
-    .into_response()
+async fn health(State(app): State<Arc<App>>) -> Response {
+    let mut v = app.info.clone();
+    v["in_flight"] = (app.limits.queue - app.slots.available_permits()).into();
+    v["queue"] = app.limits.queue.into();
+    v["max_upload_mib"] = (app.limits.max_upload >> 20).into();
+    Json(v).into_response()
 }
 
 async fn page() -> Html<&'static str> {
@@ -139,18 +262,33 @@ async fn page() -> Html<&'static str> {
 }
 
 /// The routes, ready to serve or to call in tests.
-pub fn router(engine: Engine) -> Router {
+pub fn router(engine: Engine, limits: Limits) -> Router {
+    let d = &engine.detector;
+    let info = serde_json::json!({
+        "status": "ok",
+        "model": d.name(),
+        "variant": d.config.model.variant.to_string(),
+        "backbone": d.config.model.backbone.to_string(),
+        "checkpoint": d.checkpoint_rule(),
+        "threshold": engine.options.threshold,
+    });
+    let app = App {
+        slots: Arc::new(Semaphore::new(limits.queue)),
+        engine: Mutex::new(engine),
+        limits,
+        info,
+    };
     Router::new()
         .route("/", get(page))
         .route("/api/health", get(health))
         .route("/api/detect", post(detect_handler))
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD))
-        .with_state(Arc::new(Mutex::new(engine)))
+        .with_state(Arc::new(app))
 }
 
 /// Serves until the process is stopped.
 pub fn serve(
     engine: Engine,
+    limits: Limits,
     addr: &str,
     on_ready: impl FnOnce(std::net::SocketAddr),
 ) -> Result<()> {
@@ -167,7 +305,7 @@ pub fn serve(
             .local_addr()
             .map_err(|e| Error::invalid(format!("cannot listen on {addr}: {e}")))?;
         on_ready(local);
-        axum::serve(listener, router(engine))
+        axum::serve(listener, router(engine, limits))
             .await
             .map_err(|e| Error::invalid(format!("server stopped: {e}")))
     })

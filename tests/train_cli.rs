@@ -262,9 +262,8 @@ fn detect_scores_a_real_video_and_reports_faceless_and_broken_files() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
     assert!(
-        err.contains("2 file(s) scored") && err.contains("1 could not be read"),
+        err.contains("3 file(s)") && err.contains("1 without a face, 1 unreadable"),
         "{err}"
     );
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(&json)
@@ -274,6 +273,33 @@ fn detect_scores_a_real_video_and_reports_faceless_and_broken_files() {
         .collect();
     assert_eq!(lines.len(), 3);
     let talking = &lines[0];
+    // A fake found: 1; else a file that could not be judged: 2 (never 0, "all real").
+    let want = if talking["verdict"] == "fake" { 1 } else { 2 };
+    assert_eq!(o.status.code(), Some(want), "{err}");
+    assert!(
+        err.contains("single_face.mp4: ") && err.contains("fakeness: "),
+        "{err}"
+    );
+    // One file, judged at thresholds every score is above / below.
+    for (threshold, code, word) in [("0", 1, "FAKE"), ("1.5", 0, "real")] {
+        let o = crossdf()
+            .args([
+                "detect",
+                "--quiet",
+                "--frames",
+                "2",
+                "--threshold",
+                threshold,
+            ])
+            .arg("--model")
+            .arg(&out)
+            .arg(videos.join("single_face.mp4"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(code), "{err}");
+        assert!(err.contains(word) && o.stdout.is_empty(), "{err}");
+    }
     assert_eq!(
         (talking["kind"].as_str(), talking["frames"].as_u64()),
         (Some("video"), Some(4))

@@ -225,13 +225,32 @@ impl DidModel {
     }
 
     /// Test-time score P(fake) [N]: only `G`, `A_df` and `C` run.
-    pub fn score(&self, x_gray: &Tensor) -> Tensor {
-        let i_x = self.i_x(x_gray, false);
+    /// The deepfake logit from `I_X`: `C(A_df(I_X) * I_X)` in eval mode (`C(I_X)` for bce).
+    fn logit_from_i_x(&self, i_x: &Tensor) -> Tensor {
         let feats = match &self.a_df {
-            Some(a_df) => a_df.forward(&i_x) * &i_x,
-            None => i_x,
+            Some(a_df) => a_df.forward(i_x) * i_x,
+            None => i_x.shallow_clone(),
         };
-        self.c.forward_t(&feats, false).1.sigmoid()
+        self.c.forward_t(&feats, false).1
+    }
+
+    /// Grad-CAM of the deepfake logit on `I_X` (the backbone's last map), as the paper's
+    /// Fig. 6: ReLU of the channels of `I_X` weighted by their mean gradient. [N, H, W].
+    pub fn grad_cam(&self, x_gray: &Tensor) -> Tensor {
+        let i_x = tch::no_grad(|| self.i_x(x_gray, false)).set_requires_grad(true);
+        let logit = self.logit_from_i_x(&i_x);
+        let kind = i_x.kind();
+        let grad = Tensor::run_backward(&[logit.sum(kind)], &[&i_x], false, false).remove(0);
+        let weights = grad.mean_dim([2i64, 3].as_slice(), true, kind);
+        tch::no_grad(|| {
+            (weights * i_x.detach())
+                .sum_dim_intlist([1i64].as_slice(), false, kind)
+                .relu()
+        })
+    }
+
+    pub fn score(&self, x_gray: &Tensor) -> Tensor {
+        self.logit_from_i_x(&self.i_x(x_gray, false)).sigmoid()
     }
 }
 
@@ -269,6 +288,38 @@ mod tests {
         assert_eq!(o.t_marg.unwrap().size(), vec![5]);
         let s = m.score(&x);
         assert_eq!(s.size(), vec![5]);
+    }
+
+    /// Grad-CAM's channel weights against central differences: shifting all of channel c
+    /// of I_X by eps moves the logit by eps * H * W * w_c.
+    #[test]
+    fn grad_cam_matches_finite_differences() {
+        for variant in [Variant::Did, Variant::Bce] {
+            let (mut vs, m) = build(variant);
+            vs.set_kind(Kind::Double);
+            let x = Tensor::rand([2, 1, 64, 64], (Kind::Double, Device::Cpu));
+            let cam = m.grad_cam(&x);
+            let _g = tch::no_grad_guard();
+            let i_x = m.i_x(&x, false);
+            let (c, h, w) = (i_x.size()[1], i_x.size()[2], i_x.size()[3]);
+            assert_eq!(cam.size(), vec![2, h, w]);
+            let eps = 1e-4;
+            let mut weights = Vec::new();
+            for ch in 0..c {
+                let bump = Tensor::zeros_like(&i_x);
+                let _ = bump.narrow(1, ch, 1).fill_(eps);
+                let up = m.logit_from_i_x(&(&i_x + &bump));
+                let down = m.logit_from_i_x(&(&i_x - &bump));
+                weights.push((up - down) / (2.0 * eps * (h * w) as f64));
+            }
+            let weights = Tensor::stack(&weights, 1).view([2, c, 1, 1]);
+            let want = (weights * &i_x)
+                .sum_dim_intlist([1i64].as_slice(), false, Kind::Double)
+                .relu();
+            let err = (&cam - &want).abs().max().double_value(&[]);
+            let scale = want.abs().max().double_value(&[]).max(1e-6);
+            assert!(err / scale < 1e-5, "{variant:?}: {err} of {scale}");
+        }
     }
 
     #[test]

@@ -170,6 +170,6 @@ pub fn list(root: &Path, opts: &ListOptions) -> Result<Listing> {
             .into_values()
             .filter(|i| !i.splits.is_empty())
             .collect(),
-        skipped: Vec::new(),
+        ..Listing::default()
     })
 }

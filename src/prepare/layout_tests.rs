@@ -350,3 +350,177 @@ fn folder_groups_share_a_split() {
         .to_string();
     assert!(e.contains("real/ and fake/"), "{e}");
 }
+
+#[test]
+fn colliding_and_non_ascii_names_get_distinct_stable_ids() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    for f in [
+        "real/clip.mp4",
+        "real/clip.png",
+        "real/视频.mp4",
+        "real/видео.mp4",
+        "real/café.jpg",
+        "real/a b.png",
+        "real/a_b.png",
+        "real/a_b.png.png",
+        "fake/M1/视频.mp4",
+    ] {
+        touch(r, f);
+    }
+    let l = Layout::Folder.list(r, &ListOptions::default()).unwrap();
+    let ids: Vec<&str> = l.items.iter().map(|i| i.video.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "M1/视频",
+            "real/a_b.png",
+            "real/a_b.png~2",
+            "real/a_b.png~3",
+            "real/café",
+            "real/clip.mp4",
+            "real/clip.png",
+            "real/видео",
+            "real/视频",
+        ]
+    );
+    // `a_b.png.png` already holds `real/a_b.png`; of the two `real/a_b`s, `a b.png` sorts
+    // first, so it takes the first free name.
+    assert_eq!(
+        find(&l, "real/a_b.png").source,
+        Source::Image(r.join("real/a_b.png.png"))
+    );
+    assert_eq!(
+        find(&l, "real/a_b.png~2").source,
+        Source::Image(r.join("real/a b.png"))
+    );
+    assert_eq!(
+        find(&l, "real/a_b.png~3").source,
+        Source::Image(r.join("real/a_b.png"))
+    );
+    assert_eq!(
+        find(&l, "real/clip.png").source,
+        Source::Image(r.join("real/clip.png"))
+    );
+    let renamed: Vec<(&str, &str, &str)> = l
+        .renamed
+        .iter()
+        .map(|n| (n.source.as_str(), n.from.as_str(), n.to.as_str()))
+        .collect();
+    assert_eq!(
+        renamed,
+        [
+            ("real/a b.png", "real/a_b", "real/a_b.png~2"),
+            ("real/a_b.png", "real/a_b", "real/a_b.png~3"),
+            ("real/clip.mp4", "real/clip", "real/clip.mp4"),
+            ("real/clip.png", "real/clip", "real/clip.png"),
+        ]
+    );
+    // The same tree always gets the same ids.
+    let again = Layout::Folder.list(r, &ListOptions::default()).unwrap();
+    assert_eq!(again.items, l.items);
+}
+
+#[test]
+fn dfdc_keeps_fakes_with_their_originals_and_reads_the_test_labels() {
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    // Originals o0..o19 in part 0; their fakes spread over parts 0 and 1.
+    let mut meta0 = serde_json::Map::new();
+    let mut meta1 = serde_json::Map::new();
+    for i in 0..20 {
+        touch(r, &format!("dfdc_train_part_0/o{i}.mp4"));
+        meta0.insert(
+            format!("o{i}.mp4"),
+            serde_json::json!({"label": "REAL", "split": "train", "original": null}),
+        );
+        for (j, (part, meta)) in [(0, &mut meta0), (1, &mut meta1)].into_iter().enumerate() {
+            touch(r, &format!("dfdc_train_part_{part}/f{i}_{j}.mp4"));
+            meta.insert(
+                format!("f{i}_{j}.mp4"),
+                serde_json::json!({"label": "FAKE", "split": "train", "original": format!("o{i}.mp4")}),
+            );
+        }
+    }
+    meta1.insert(
+        "gone.mp4".into(),
+        serde_json::json!({"label": "FAKE", "split": "train", "original": "o1.mp4"}),
+    );
+    touch(r, "dfdc_train_part_1/stray.mp4");
+    for (part, meta) in [(0, &meta0), (1, &meta1)] {
+        write(
+            r,
+            &format!("dfdc_train_part_{part}/metadata.json"),
+            &serde_json::Value::Object(meta.clone()).to_string(),
+        );
+    }
+    let opts = ListOptions {
+        val_frac: 0.3,
+        test_frac: 0.3,
+        ..ListOptions::default()
+    };
+    let l = Layout::Dfdc.list(r, &opts).unwrap();
+    assert_eq!(l.items.len(), 60);
+    let mut splits = std::collections::BTreeSet::new();
+    for i in 0..20 {
+        let real = find(&l, &format!("dfdc_train_part_0/o{i}"));
+        assert_eq!((real.label, real.domain.as_str()), (0, "real"));
+        for (part, j) in [(0, 0), (1, 1)] {
+            let fake = find(&l, &format!("dfdc_train_part_{part}/f{i}_{j}"));
+            assert_eq!((fake.label, fake.domain.as_str()), (1, "dfdc"));
+            assert_eq!(
+                fake.splits, real.splits,
+                "a fake and its original share a split"
+            );
+        }
+        splits.insert(real.splits[0]);
+    }
+    assert_eq!(
+        splits.len(),
+        3,
+        "20 originals at 0.4/0.3/0.3 fill every split"
+    );
+    let skipped: Vec<(&str, Reason)> = l
+        .skipped
+        .iter()
+        .map(|s| (s.source.as_str(), s.reason))
+        .collect();
+    assert!(skipped.contains(&("dfdc_train_part_1/gone.mp4", Reason::Missing)));
+    assert!(skipped.contains(&("dfdc_train_part_1/stray.mp4", Reason::NotInSplits)));
+
+    // With the public test set, the training parts give train and val only.
+    touch(r, "test_videos/t0.mp4");
+    touch(r, "test_videos/t1.mp4");
+    write(
+        r,
+        "labels.csv",
+        "filename,label\nt0.mp4,1\nt1.mp4,0\nt2.mp4,1\n",
+    );
+    let l = Layout::Dfdc.list(r, &opts).unwrap();
+    assert_eq!(
+        summary(find(&l, "test_videos/t0")),
+        (1, "dfdc", vec![Split::Test])
+    );
+    assert_eq!(
+        summary(find(&l, "test_videos/t1")),
+        (0, "real", vec![Split::Test])
+    );
+    assert!(l
+        .items
+        .iter()
+        .filter(|i| i.video.starts_with("dfdc_train"))
+        .all(|i| i.splits != [Split::Test]));
+    assert!(l.skipped.iter().any(|s| s.source == "test_videos/t2.mp4"));
+
+    write(r, "labels.csv", "filename,label\nt0.mp4,maybe\n");
+    let e = Layout::Dfdc.list(r, &opts).unwrap_err().to_string();
+    assert!(e.contains("labels.csv:2:") && e.contains("maybe"), "{e}");
+    std::fs::remove_file(r.join("labels.csv")).unwrap();
+    write(
+        r,
+        "dfdc_train_part_1/metadata.json",
+        r#"{"x.mp4": {"label": "UNSURE"}}"#,
+    );
+    let e = Layout::Dfdc.list(r, &opts).unwrap_err().to_string();
+    assert!(e.contains("metadata.json") && e.contains("UNSURE"), "{e}");
+}

@@ -6,6 +6,7 @@
 //! decodes, detects, aligns and writes, the same way for every layout.
 pub mod celebdf;
 pub mod deepfakebench;
+pub mod dfdc;
 pub mod dffd;
 pub mod ffpp;
 pub mod folder;
@@ -31,16 +32,19 @@ pub enum Layout {
     Dffd,
     /// DeepfakeBench's `dataset_json/<name>.json` index of extracted frames.
     DeepfakeBench,
+    /// DFDC: `dfdc_train_part_*/metadata.json`, optionally `test_videos/` + `labels.csv`.
+    Dfdc,
     /// `real/` and `fake/<method>/` folders of images, videos or frame folders.
     Folder,
 }
 
 impl Layout {
-    pub const ALL: [Layout; 5] = [
+    pub const ALL: [Layout; 6] = [
         Layout::Ffpp,
         Layout::CelebDf,
         Layout::Dffd,
         Layout::DeepfakeBench,
+        Layout::Dfdc,
         Layout::Folder,
     ];
 
@@ -50,6 +54,7 @@ impl Layout {
             Layout::CelebDf => "celebdf",
             Layout::Dffd => "dffd",
             Layout::DeepfakeBench => "deepfakebench",
+            Layout::Dfdc => "dfdc",
             Layout::Folder => "folder",
         }
     }
@@ -67,16 +72,10 @@ impl Layout {
             Layout::CelebDf => celebdf::list(root, opts),
             Layout::Dffd => dffd::list(root, opts),
             Layout::DeepfakeBench => deepfakebench::list(root, opts),
+            Layout::Dfdc => dfdc::list(root, opts),
             Layout::Folder => folder::list(root, opts),
         }?;
-        listing.items.sort_by(|a, b| a.video.cmp(&b.video));
-        if let Some(w) = listing.items.windows(2).find(|w| w[0].video == w[1].video) {
-            return Err(Error::invalid(format!(
-                "{}: two sources map to the same video id `{}`",
-                root.display(),
-                w[0].video
-            )));
-        }
+        listing.renamed = disambiguate(root, &mut listing.items);
         if listing.items.is_empty() {
             return Err(Error::invalid(format!(
                 "{}: no videos or images found for the {} layout{}",
@@ -99,7 +98,7 @@ impl FromStr for Layout {
             .into_iter()
             .find(|l| l.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown layout `{s}` (ffpp, celebdf, dffd, deepfakebench, folder)")
+                format!("unknown layout `{s}` (ffpp, celebdf, dffd, deepfakebench, dfdc, folder)")
             })
     }
 }
@@ -205,6 +204,64 @@ pub struct Listing {
     pub items: Vec<Item>,
     /// Files the layout itself could not use (not in any split, listed but missing).
     pub skipped: Vec<Skip>,
+    /// Ids changed because two sources mapped to one id.
+    pub renamed: Vec<Renamed>,
+}
+
+/// A video id that [`disambiguate`] changed, for `prepare`'s output.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Renamed {
+    /// The file or folder (relative to the dataset root when inside it).
+    pub source: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Sorts items by id and gives every member of a group sharing one id a new id: the id
+/// plus the source's extension (`clip.mp4`, `clip.png`, `clip.frames`), then `~2`, `~3`, ...
+/// while that is still taken. Members are taken in source-path order, so the same tree
+/// always gets the same ids; a dataset is never refused for its file names.
+fn disambiguate(root: &Path, items: &mut [Item]) -> Vec<Renamed> {
+    items.sort_by(|a, b| {
+        (a.video.as_str(), a.source.path()).cmp(&(b.video.as_str(), b.source.path()))
+    });
+    let mut taken: std::collections::HashSet<String> =
+        items.iter().map(|i| i.video.clone()).collect();
+    let mut renamed = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let end = start
+            + items[start..]
+                .iter()
+                .take_while(|i| i.video == items[start].video)
+                .count();
+        if end - start > 1 {
+            for item in &mut items[start..end] {
+                let ext = match &item.source {
+                    Source::Frames(_) => "frames".to_string(),
+                    Source::Video(p) | Source::Image(p) => p
+                        .extension()
+                        .map(|e| clean_id(&e.to_string_lossy().to_lowercase()))
+                        .unwrap_or_else(|| "file".into()),
+                };
+                let base = format!("{}.{ext}", item.video);
+                let (mut to, mut k) = (base.clone(), 1);
+                while taken.contains(&to) {
+                    k += 1;
+                    to = format!("{base}~{k}");
+                }
+                taken.insert(to.clone());
+                renamed.push(Renamed {
+                    source: shown(root, &item.source.path()),
+                    from: std::mem::replace(&mut item.video, to.clone()),
+                    to,
+                });
+            }
+        }
+        start = end;
+    }
+    items.sort_by(|a, b| a.video.cmp(&b.video));
+    renamed
 }
 
 pub const VIDEO_EXTENSIONS: [&str; 10] = [
@@ -256,8 +313,10 @@ pub(crate) fn name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// A video id safe as a relative folder path: `/`-separated parts of `[A-Za-z0-9._-]`,
-/// anything else becomes `_`, and no part is `.` or `..`.
+/// A video id safe as a relative folder path on any system: `/`-separated parts that keep
+/// ASCII letters, digits and `._-` and every non-ASCII character except spaces and control
+/// characters (so Chinese, Cyrillic or accented names stay apart); anything else becomes
+/// `_`, and no part is `.` or `..`.
 pub fn clean_id(id: &str) -> String {
     id.split('/')
         .filter(|p| !p.is_empty())
@@ -265,7 +324,12 @@ pub fn clean_id(id: &str) -> String {
             let s: String = p
                 .chars()
                 .map(|c| {
-                    if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    let keep = if c.is_ascii() {
+                        c.is_ascii_alphanumeric() || "._-".contains(c)
+                    } else {
+                        !c.is_whitespace() && !c.is_control()
+                    };
+                    if keep {
                         c
                     } else {
                         '_'
@@ -301,7 +365,10 @@ mod tests {
     #[test]
     fn ids_are_safe_relative_paths() {
         assert_eq!(clean_id("Deepfakes/000_003"), "Deepfakes/000_003");
-        assert_eq!(clean_id("/a/../b c/ä.mp4"), "a/__/b_c/_.mp4");
+        assert_eq!(clean_id("/a/../b c/ä.mp4"), "a/__/b_c/ä.mp4");
+        assert_eq!(clean_id("real/视频 一\u{3000}.mp4"), "real/视频_一_.mp4");
+        assert_eq!(clean_id("Видео:1\u{200}"), "Видео_1\u{200}");
+        assert_eq!(clean_id("a\u{0}b\u{85}c"), "a_b_c");
         assert_eq!(clean_id("x//y/."), "x/y/_");
     }
 

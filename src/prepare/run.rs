@@ -79,6 +79,8 @@ pub struct Summary {
     /// Manifest lines (face images; one per split the item belongs to).
     pub records: usize,
     pub skipped: usize,
+    /// Ids changed because two sources mapped to one id (see `Layout::list`).
+    pub renamed: Vec<super::Renamed>,
     pub manifest: PathBuf,
     pub skipped_file: PathBuf,
     pub elapsed: Duration,
@@ -140,6 +142,7 @@ pub fn prepare(
     })?;
     let mut summary = Summary {
         items: parts.len(),
+        renamed: listing.renamed,
         ..Summary::default()
     };
     let mut records = Vec::new();

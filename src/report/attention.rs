@@ -3,52 +3,9 @@
 use super::inspect::FaceMaps;
 use super::plot::{draw_err, register_font};
 use crate::error::{Error, Result};
-use image::{GrayImage, Rgb, RgbImage};
+pub use crate::heatmap::{overlay, upsample};
+use image::{Rgb, RgbImage};
 use plotters::prelude::*;
-use plotters::style::colors::colormaps::ViridisRGB;
-
-/// Bilinear up-sampling of an `h x w` map to `size x size`, sampling at pixel centres.
-pub fn upsample(map: &[f32], (h, w): (usize, usize), size: u32) -> Result<Vec<f32>> {
-    if map.len() != h * w || h == 0 || w == 0 {
-        return Err(Error::invalid(format!(
-            "attention map of {} values is not {h} x {w}",
-            map.len()
-        )));
-    }
-    let s = size as usize;
-    let at = |y: usize, x: usize| map[y.min(h - 1) * w + x.min(w - 1)];
-    let mut out = Vec::with_capacity(s * s);
-    for py in 0..s {
-        let fy = ((py as f32 + 0.5) * h as f32 / s as f32 - 0.5).max(0.0);
-        let (y0, ty) = (fy.floor() as usize, fy.fract());
-        for px in 0..s {
-            let fx = ((px as f32 + 0.5) * w as f32 / s as f32 - 0.5).max(0.0);
-            let (x0, tx) = (fx.floor() as usize, fx.fract());
-            let top = at(y0, x0) * (1.0 - tx) + at(y0, x0 + 1) * tx;
-            let bottom = at(y0 + 1, x0) * (1.0 - tx) + at(y0 + 1, x0 + 1) * tx;
-            out.push(top * (1.0 - ty) + bottom * ty);
-        }
-    }
-    Ok(out)
-}
-
-/// The face in gray with the map in colour on top (`alpha` of the colour), the map
-/// stretched to its own min..max so weak but structured attention stays visible.
-pub fn overlay(face: &GrayImage, map: &[f32], hw: (usize, usize), alpha: f32) -> Result<RgbImage> {
-    let size = face.width();
-    let up = upsample(map, hw, size)?;
-    let (lo, hi) = up
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let span = (hi - lo).max(1e-6);
-    Ok(RgbImage::from_fn(size, face.height(), |x, y| {
-        let g = face.get_pixel(x, y).0[0] as f32;
-        let v = (up[(y * size + x) as usize] - lo) / span;
-        let c = ViridisRGB.get_color(v);
-        let mix = |ch: u8| ((1.0 - alpha) * g + alpha * ch as f32).round() as u8;
-        Rgb([mix(c.0), mix(c.1), mix(c.2)])
-    }))
-}
 
 /// One row per face: face, `M_df` overlay, `M_dom` overlay (when the model has them),
 /// captioned with domain, label and score.

@@ -87,8 +87,14 @@ pub fn inspect(
         if chunk.batch.indices.is_empty() {
             continue;
         }
-        let out = det.model.inspect(&chunk.batch.images.to_device(device));
-        let scores = Vec::<f32>::try_from(out.logit.sigmoid().view([-1]).to_device(Device::Cpu))?;
+        let images = chunk.batch.images.to_device(device);
+        let out = det.model.inspect(&images);
+        // The same score `eval` gives (with the mirror image when the options say so).
+        let mut p = out.logit.sigmoid().view([-1]);
+        if opts.flip {
+            p = (p + det.model.score(&images.flip([3i64])).view([-1])) / 2.0;
+        }
+        let scores = Vec::<f32>::try_from(p.to_device(Device::Cpu))?;
         let feats = rows(&out.pooled)?;
         let dom = out.dom_pooled.as_ref().map(rows).transpose()?;
         let pred = match &out.domain_logits {

@@ -24,6 +24,9 @@ pub struct DataConfig {
     pub augment: AugmentConfig,
     /// Batch size when scoring validation / test images.
     pub eval_batch: usize,
+    /// Score each validation / test / detected face and its mirror image and average the two
+    /// P(fake) (test-time augmentation; the paper does not).
+    pub eval_flip: bool,
     /// Decode the training images once and keep them in memory (see [`TrainLoaderConfig::cache`]).
     pub cache: bool,
     /// Online forgeries of the real training faces (off unless methods are named).
@@ -44,6 +47,7 @@ impl Default for DataConfig {
             balance: Balance::Class,
             augment: AugmentConfig::default(),
             eval_batch: 16,
+            eval_flip: false,
             cache: true,
             online: OnlineConfig::default(),
             on_error: OnError::Skip,
@@ -236,6 +240,7 @@ mod tests {
             (c.data.batch, c.data.eval_batch, c.data.balance),
             (d.data.batch, d.data.eval_batch, d.data.balance)
         );
+        assert_eq!(c.data.eval_flip, d.data.eval_flip);
         assert_eq!(
             (c.schedule.epochs, c.schedule.steps_per_epoch),
             (d.schedule.epochs, d.schedule.steps_per_epoch)

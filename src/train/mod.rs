@@ -1,8 +1,10 @@
 //! Training: configuration, optimiser, beta schedule, checkpoints, the loop.
 pub mod checkpoint;
 pub mod config;
+pub mod config_doc;
 pub mod optim;
 pub mod schedule;
+pub mod tensorboard;
 pub mod trainer;
 
 pub use config::TrainConfig;

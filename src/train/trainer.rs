@@ -15,7 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tch::{nn, Device};
 
-/// Where a run writes: `config.toml`, `train_log.jsonl`, `epochs.jsonl`, `last.safetensors`,
+/// Where a run writes: `config.toml`, `train_log.jsonl`, `epochs.jsonl` (and the same as
+/// TensorBoard events in `tensorboard/`), `last.safetensors`,
 /// `best.safetensors`.
 pub struct RunDir(pub PathBuf);
 
@@ -195,6 +196,7 @@ pub fn train(
         .append(true)
         .open(run.log())
         .map_err(|e| Error::io(run.log(), e))?;
+    let mut board = super::tensorboard::Board::create(&run.0, &run.log(), &run.epochs())?;
     let mut epochs = Vec::new();
 
     for step in start_step..total {
@@ -229,6 +231,7 @@ pub fn train(
                 line[*k] = serde_json::json!(v);
             }
             writeln!(log, "{line}").map_err(|e| Error::io(run.log(), e))?;
+            board.train(&line)?;
             bar.set_message(
                 named
                     .iter()
@@ -290,6 +293,7 @@ pub fn train(
                 "saved_best": improved, "unreadable_left_out": loader.skipped().len(),
             });
             append_line(&run.epochs(), &line)?;
+            board.epoch(&line)?;
             if let Some(m) = val_metrics {
                 epochs.push(m);
             }

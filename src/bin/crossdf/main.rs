@@ -48,16 +48,23 @@ enum Command {
     Weights(commands::weights::WeightsCmd),
 }
 
+/// Exit status of a command that failed (as for clap's usage errors); `detect` also uses 0
+/// for "all real" and 1 for "a fake found".
+const EXIT_ERROR: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<()> = match cli.command {
+        Command::Detect(args) => match commands::detect::run(args) {
+            Ok(code) => return code,
+            Err(e) => Err(e),
+        },
         Command::Prepare(args) => commands::prepare::run(args),
         Command::Synth(args) => commands::synth::run(args),
         Command::Faces(args) => commands::faces::run(args),
         Command::Train(args) => commands::train::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Report(args) => commands::report::run(args),
-        Command::Detect(args) => commands::detect::run(args),
         Command::Serve(args) => commands::serve::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Demo(args) => commands::demo::run(args),
@@ -72,7 +79,7 @@ fn main() -> ExitCode {
             for cause in e.chain().skip(1) {
                 eprintln!("  caused by: {cause}");
             }
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_ERROR)
         }
     }
 }

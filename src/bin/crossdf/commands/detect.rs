@@ -7,7 +7,8 @@ use crossdf::face::mtcnn::Mtcnn;
 use crossdf::face::select::Selection;
 use crossdf::media::FrameSelection;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Mutex;
 
 #[derive(clap::Args)]
@@ -24,6 +25,13 @@ pub struct Args {
     /// P(fake) at or above this is called fake
     #[arg(long, default_value_t = 0.5)]
     threshold: f64,
+    /// Print only the per-file summary lines, not the JSON (unless --json names a file)
+    #[arg(long)]
+    quiet: bool,
+    /// Write each face's heat maps here as one PNG strip: the face, M_df, M_dom (for models
+    /// that have them) and Grad-CAM of the score on the backbone's last map
+    #[arg(long)]
+    heatmap: Option<PathBuf>,
     /// Evenly spaced frames per video
     #[arg(long, default_value_t = 32)]
     frames: usize,
@@ -71,16 +79,47 @@ fn summary_line(r: &MediaScore) -> String {
         (Verdict::Error, _) => format!("{}: error: {}", r.path, r.error.as_deref().unwrap_or("")),
         (_, None) => format!("{}: no face in {} frame(s)", r.path, r.frames),
         (v, Some(s)) => format!(
-            "{}: {} P(fake)={s:.4} ({} face(s), {} frame(s))",
+            "{}: {} fakeness: {s:.4} (threshold {}, {} face(s) in {} frame(s))",
             r.path,
             if v == Verdict::Fake { "FAKE" } else { "real" },
+            r.threshold,
             r.faces.len(),
             r.frames
         ),
     }
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+/// One PNG per face, `<n>_<stem>[.f<frame>].<face>.png` (n keeps files of one name apart).
+fn write_heatmaps(dir: &Path, n: usize, file: &Path, r: &mut MediaScore) -> anyhow::Result<()> {
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for (i, face) in r.faces.iter_mut().enumerate() {
+        let Some(heat) = face.heat.take() else {
+            continue;
+        };
+        let frame = face.frame.map(|f| format!(".f{f}")).unwrap_or_default();
+        let path = dir.join(format!("{n:04}_{stem}{frame}.{}.png", i + 1));
+        crossdf::fsutil::write_png(&path, &crossdf::heatmap::strip(&heat, 160)?)?;
+        face.heatmap = Some(path.display().to_string());
+    }
+    Ok(())
+}
+
+/// 0: every file was scored and is real; 1: at least one is fake; 2: no fake, but some file
+/// could not be judged (unreadable, or no face), so "all real" cannot be said.
+pub fn exit_code(results: &[MediaScore]) -> ExitCode {
+    if results.iter().any(|r| r.verdict == Verdict::Fake) {
+        ExitCode::from(1)
+    } else if results.iter().all(|r| r.verdict == Verdict::Real) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let device = crossdf::device::parse(&a.device)?;
     let det = Detector::load(&a.model, device)?;
     let mtcnn = Mutex::new(Mtcnn::load(device).context("loading the MTCNN face detector")?);
@@ -92,25 +131,39 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         !files.is_empty(),
         "no image or video files in the given inputs"
     );
-    let mut lines = Vec::new();
-    let mut errors = 0;
-    for f in &files {
-        let r = detect::detect_file(&det, device, &mtcnn, f, &opts);
-        errors += (r.verdict == Verdict::Error) as usize;
-        eprintln!("{}", summary_line(&r));
-        lines.push(serde_json::to_string(&r)?);
+    opts.heatmaps = a.heatmap.is_some();
+    if let Some(dir) = &a.heatmap {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let text = lines.join("\n") + "\n";
+    let mut results = Vec::new();
+    for (n, f) in files.iter().enumerate() {
+        let mut r = detect::detect_file(&det, device, &mtcnn, f, &opts);
+        if let Some(dir) = &a.heatmap {
+            write_heatmaps(dir, n, f, &mut r)?;
+        }
+        eprintln!("{}", summary_line(&r));
+        results.push(r);
+    }
+    let mut text = String::new();
+    for r in &results {
+        text += &serde_json::to_string(r)?;
+        text.push('\n');
+    }
     match &a.json {
         Some(p) => crossdf::fsutil::write_atomic(p, text.as_bytes())?,
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        None if !a.quiet => std::io::stdout().write_all(text.as_bytes())?,
+        None => {}
     }
+    let count = |v: Verdict| results.iter().filter(|r| r.verdict == v).count();
     eprintln!(
-        "{} file(s) scored with {} ({}); {} could not be read",
-        files.len() - errors,
-        det.path.display(),
+        "{} file(s) with {} ({}): {} fake, {} real, {} without a face, {} unreadable",
+        files.len(),
+        det.name(),
         det.checkpoint_rule(),
-        errors
+        count(Verdict::Fake),
+        count(Verdict::Real),
+        count(Verdict::NoFace),
+        count(Verdict::Error),
     );
-    Ok(())
+    Ok(exit_code(&results))
 }

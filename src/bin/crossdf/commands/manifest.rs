@@ -37,6 +37,9 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
             errors.len()
         );
     }
+    if manifest.records.is_empty() {
+        bail!("{}: no records (the file is empty)", args.file.display());
+    }
     let summary = manifest.summary();
     println!("{}\n", args.file.display());
     println!("{summary}");

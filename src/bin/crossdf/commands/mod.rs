@@ -49,6 +49,10 @@ pub struct ModelOnData {
     pub batch: usize,
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
+    /// Also score each face's mirror image and average (default: as the model was trained,
+    /// its data.eval_flip)
+    #[arg(long)]
+    pub flip: Option<bool>,
     /// cpu, cuda or cuda:N
     #[arg(long, default_value = "cpu")]
     pub device: String,
@@ -79,6 +83,7 @@ impl ModelOnData {
             batch: self.batch,
             workers: self.workers,
             on_error,
+            flip: self.flip.unwrap_or(det.config.data.eval_flip),
         }
     }
 }

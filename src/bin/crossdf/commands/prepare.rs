@@ -18,6 +18,8 @@ pub enum LayoutArg {
     Dffd,
     /// DeepfakeBench's dataset_json index of extracted frames (--root = its rgb_dir)
     Deepfakebench,
+    /// DFDC (dfdc_train_part_*/metadata.json; test_videos/ with labels.csv)
+    Dfdc,
     /// real/ and fake/<method>/ folders of videos, images or frame folders
     Folder,
 }
@@ -87,6 +89,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         LayoutArg::Celebdf => Layout::CelebDf,
         LayoutArg::Dffd => Layout::Dffd,
         LayoutArg::Deepfakebench => Layout::DeepfakeBench,
+        LayoutArg::Dfdc => Layout::Dfdc,
         LayoutArg::Folder => Layout::Folder,
     };
     let opts = PrepareOptions {
@@ -143,6 +146,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         secs,
         summary.frames_decoded as f64 / secs.max(1e-9)
     );
+    if !summary.renamed.is_empty() {
+        println!(
+            "{} sources shared a video id with another and were given their own:",
+            summary.renamed.len()
+        );
+        for r in &summary.renamed {
+            println!("  {}: `{}` -> `{}`", r.source, r.from, r.to);
+        }
+    }
     println!(
         "{} skipped (unreadable, no face, too small, ...): see {}",
         summary.skipped,

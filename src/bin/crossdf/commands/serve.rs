@@ -4,7 +4,7 @@ use super::FacesArg;
 use anyhow::Context;
 use crossdf::detector::Detector;
 use crossdf::face::mtcnn::Mtcnn;
-use crossdf::serve::{serve, Engine};
+use crossdf::serve::{serve, Engine, Limits};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -31,6 +31,15 @@ pub struct Args {
     /// cpu, cuda or cuda:N
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Largest upload in MiB, enforced while it streams to disk
+    #[arg(long, default_value_t = 512)]
+    max_upload_mib: u64,
+    /// Requests admitted at once (uploading, waiting or being scored); more get 503
+    #[arg(long, default_value_t = 4)]
+    queue: usize,
+    /// Seconds from a request's arrival to its answer; slower requests get 503
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -43,7 +52,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         device,
         options: options(a.threshold, a.frames, a.faces, a.min_face, a.min_prob),
     };
-    serve(engine, &a.addr, |addr| {
+    let limits = Limits {
+        max_upload: a.max_upload_mib << 20,
+        queue: a.queue,
+        timeout: std::time::Duration::from_secs(a.timeout),
+    };
+    serve(engine, limits, &a.addr, |addr| {
         eprintln!(
             "crossdf serving {} on http://{addr}/ (API: POST /api/detect)",
             a.model.display()

@@ -11,14 +11,18 @@ use std::path::PathBuf;
 #[derive(clap::Args)]
 pub struct Args {
     /// Manifest whose `train` split is trained on
-    #[arg(long)]
-    train: PathBuf,
+    #[arg(long, required_unless_present = "print_config")]
+    train: Option<PathBuf>,
     /// Manifest whose `val` split chooses the `best` checkpoint (default: the --train manifest)
     #[arg(long)]
     val: Option<PathBuf>,
     /// Run folder: config.toml, train_log.jsonl, epochs.jsonl, best/last.safetensors
+    #[arg(long, required_unless_present = "print_config")]
+    out: Option<PathBuf>,
+    /// Print every config field as commented TOML (the defaults, or --config and the flags
+    /// applied to them) and exit: a starting point for --config
     #[arg(long)]
-    out: PathBuf,
+    print_config: bool,
     /// TOML file with any subset of the config (defaults are the paper's); flags override it
     #[arg(long)]
     config: Option<PathBuf>,
@@ -75,14 +79,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let mut cfg = match (&a.config, a.resume) {
-        (Some(p), _) => TrainConfig::from_toml_file(p)?,
+    let mut cfg = match (&a.config, a.resume, &a.out) {
+        (Some(p), _, _) => TrainConfig::from_toml_file(p)?,
         // A resumed run keeps the config it was started with (a run killed before it wrote
         // one has nothing to keep: it starts from the flags, and the trainer says so).
-        (None, true) if a.out.join("config.toml").exists() => {
-            TrainConfig::from_toml_file(&a.out.join("config.toml"))?
+        (None, true, Some(out)) if out.join("config.toml").exists() => {
+            TrainConfig::from_toml_file(&out.join("config.toml"))?
         }
-        (None, _) => TrainConfig::default(),
+        _ => TrainConfig::default(),
     };
     macro_rules! set {
         ($field:expr, $v:expr) => {
@@ -120,8 +124,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.no_augment {
         cfg.data.augment = crossdf::data::augment::AugmentConfig::none();
     }
+    if a.print_config {
+        print!("{}", train::config_doc::commented_toml(&cfg));
+        return Ok(());
+    }
+    let (Some(train_path), Some(out)) = (a.train, a.out) else {
+        anyhow::bail!("--train and --out are required unless --print-config is given");
+    };
     let device = crossdf::device::parse(&a.device)?;
-    let train_m = Manifest::read(&a.train)?;
+    let train_m = Manifest::read(&train_path)?;
     let val_m = match &a.val {
         Some(p) => Manifest::read(p)?,
         None => train_m.clone(),
@@ -135,14 +146,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let opts = TrainOptions {
         config: cfg,
-        out: a.out.clone(),
+        out: out.clone(),
         resume: a.resume,
         device,
         progress: std::io::stderr().is_terminal(),
     };
     let summary = train::train(&opts, &train_m, has_val.then_some(&val_m))
-        .with_context(|| format!("training into {}", a.out.display()))?;
-    println!("trained {} steps into {}", summary.steps, a.out.display());
+        .with_context(|| format!("training into {}", out.display()))?;
+    println!("trained {} steps into {}", summary.steps, out.display());
     if let Some(auc) = summary.best_val_auc {
         println!("best checkpoint: frame-level val AUC {auc:.4} (rule: best val frame AUC)");
     }
