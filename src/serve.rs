@@ -57,10 +57,38 @@ impl Default for Limits {
     }
 }
 
+/// A face's heat-map strip as a PNG data URL, for the page to show without a second request.
+fn data_url(heat: &crate::heatmap::FaceHeat) -> Result<String> {
+    use base64::Engine as _;
+    let strip = crate::heatmap::strip(heat, 112)?;
+    let mut png = Vec::new();
+    strip
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| Error::invalid(format!("encoding a heat map: {e}")))?;
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    ))
+}
+
+/// Heat maps (when computed) as data URLs in the answer.
+fn with_heatmaps(mut r: MediaScore) -> Result<MediaScore> {
+    for f in &mut r.faces {
+        if let Some(h) = f.heat.take() {
+            f.heatmap = Some(data_url(&h)?);
+        }
+    }
+    Ok(r)
+}
+
 impl Engine {
     /// Scores one uploaded file: an image when its bytes say so, else a video for FFmpeg.
     /// `name` is what messages and the answer call it; `path` is never shown.
     pub fn detect_upload(&self, path: &Path, name: &str) -> Result<MediaScore> {
+        self.detect_upload_maps(path, name).and_then(with_heatmaps)
+    }
+
+    fn detect_upload_maps(&self, path: &Path, name: &str) -> Result<MediaScore> {
         let label = Path::new(if name.is_empty() { "upload" } else { name });
         let len = std::fs::metadata(path)
             .map_err(|e| Error::io(path, e))?

@@ -266,3 +266,31 @@ fn over_tcp_a_full_queue_answers_503_and_health_stays_up() {
     assert_eq!(status, 413, "{text}");
     assert!(text.contains("limit of 1 MiB"), "{text}");
 }
+
+#[test]
+fn the_page_gets_each_faces_heat_map_as_a_png() {
+    use base64::Engine as _;
+    let mut e = engine();
+    e.options.heatmaps = true;
+    let (status, body) = rt().block_on(call(
+        router(e, Limits::default()),
+        Request::post("/api/detect?name=face.png")
+            .body(Body::from(png(&photo(4, 256))))
+            .unwrap(),
+    ));
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let face = &v["faces"][0];
+    let url = face["heatmap"].as_str().unwrap();
+    let b64 = url.strip_prefix("data:image/png;base64,").unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    let img = image::load_from_memory(&bytes).unwrap();
+    let columns = face["heatmap_columns"].as_array().unwrap().len() as u32;
+    assert_eq!(columns, 4);
+    assert_eq!(
+        (img.width(), img.height()),
+        (columns * 112 + (columns - 1) * 4, 112)
+    );
+}

@@ -50,7 +50,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Mtcnn::load(device).context("loading the MTCNN face detector")?,
         )),
         device,
-        options: options(a.threshold, a.frames, a.faces, a.min_face, a.min_prob),
+        options: crossdf::detect::DetectOptions {
+            heatmaps: true,
+            ..options(a.threshold, a.frames, a.faces, a.min_face, a.min_prob)
+        },
     };
     let limits = Limits {
         max_upload: a.max_upload_mib << 20,
