@@ -259,22 +259,34 @@ pub fn detect_rgb(
     Ok(finish(path, MediaKind::Image, 1, scored, opts))
 }
 
+/// Called as a video's frames are scored: (frames scored so far, frames to score).
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
+
 fn detect_video(
     det: &Detector,
     device: Device,
     finder: &dyn FaceDetector,
     path: &Path,
     opts: &DetectOptions,
+    progress: Progress,
 ) -> Result<MediaScore> {
     let info = media::probe(path)?;
     let indices = opts.frames.indices(info.frames);
     let mut faces = Vec::new();
     let mut without = 0;
+    let mut scored = 0;
+    progress(0, indices.len());
     let mut pending: Vec<(Option<u64>, RgbImage)> = Vec::new();
     let mut flush = |pending: &mut Vec<(Option<u64>, RgbImage)>| -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
         let (f, w) = score_frames(det, device, finder, pending, opts)?;
         faces.extend(f);
         without += w;
+        scored += pending.len();
+        // A short video may hold fewer frames than asked for; never report past the end.
+        progress(scored, indices.len().max(scored));
         pending.clear();
         Ok(())
     };
@@ -310,13 +322,25 @@ pub fn detect_file(
     path: &Path,
     opts: &DetectOptions,
 ) -> MediaScore {
+    detect_file_with_progress(det, device, finder, path, opts, &|_, _| {})
+}
+
+/// [`detect_file`], telling `progress` how far a video's scoring has come.
+pub fn detect_file_with_progress(
+    det: &Detector,
+    device: Device,
+    finder: &dyn FaceDetector,
+    path: &Path,
+    opts: &DetectOptions,
+    progress: Progress,
+) -> MediaScore {
     let kind = if is_video(path) {
         MediaKind::Video
     } else {
         MediaKind::Image
     };
     let result = match kind {
-        MediaKind::Video => detect_video(det, device, finder, path, opts),
+        MediaKind::Video => detect_video(det, device, finder, path, opts, progress),
         MediaKind::Image => image::ImageReader::open(path)
             .map_err(|e| Error::io(path, e))
             .and_then(|r| r.with_guessed_format().map_err(|e| Error::io(path, e)))

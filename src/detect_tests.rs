@@ -288,8 +288,21 @@ fn a_video_file_is_decoded_and_scored_per_frame() {
         .status()
         .expect("ffmpeg is installed by scripts/setup.sh");
     assert!(ok.success());
-    let opts = DetectOptions::default();
-    let r = detect_file(&det, Device::Cpu, &TemplateFaces, &video, &opts);
+    // Two frames per face-detector call: progress is told after each call.
+    let opts = DetectOptions {
+        batch: 2,
+        ..DetectOptions::default()
+    };
+    let told = std::sync::Mutex::new(Vec::new());
+    let r = detect_file_with_progress(&det, Device::Cpu, &TemplateFaces, &video, &opts, &|d, n| {
+        told.lock().unwrap().push((d, n))
+    });
+    assert_eq!(told.into_inner().unwrap(), [(0, 4), (2, 4), (4, 4)]);
+    let plain = detect_file(&det, Device::Cpu, &TemplateFaces, &video, &opts);
+    assert_eq!(
+        serde_json::to_value(&plain).unwrap(),
+        serde_json::to_value(&r).unwrap()
+    );
     assert_eq!(r.kind, MediaKind::Video);
     assert_eq!((r.frames, r.frames_without_face), (4, 2), "{r:?}");
     assert_eq!(r.faces.len(), 2);

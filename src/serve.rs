@@ -4,6 +4,9 @@
 //! - `POST /api/detect[?name=FILE]` — the body is an image or a video file; the answer is
 //!   `detect`'s JSON for it.
 //! - `GET /api/health` — the model that answers (its name, never its path) and how busy it is.
+//! - `GET /api/progress?job=ID` — how far the request sent with `?job=ID` has come (bytes
+//!   received, then frames scored), so the page can show a long video's progress while the
+//!   POST is still open; 404 once it has been answered.
 //!
 //! Uploads stream to a temp file with the size limit enforced as the bytes arrive, so a
 //! request costs disk, not memory. At most [`Limits::queue`] requests are admitted at once
@@ -21,6 +24,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http_body_util::BodyExt;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -85,10 +89,26 @@ impl Engine {
     /// Scores one uploaded file: an image when its bytes say so, else a video for FFmpeg.
     /// `name` is what messages and the answer call it; `path` is never shown.
     pub fn detect_upload(&self, path: &Path, name: &str) -> Result<MediaScore> {
-        self.detect_upload_maps(path, name).and_then(with_heatmaps)
+        self.detect_upload_with_progress(path, name, &|_, _| {})
     }
 
-    fn detect_upload_maps(&self, path: &Path, name: &str) -> Result<MediaScore> {
+    /// [`Engine::detect_upload`], telling `progress` how many of a video's frames are scored.
+    pub fn detect_upload_with_progress(
+        &self,
+        path: &Path,
+        name: &str,
+        progress: detect::Progress,
+    ) -> Result<MediaScore> {
+        self.detect_upload_maps(path, name, progress)
+            .and_then(with_heatmaps)
+    }
+
+    fn detect_upload_maps(
+        &self,
+        path: &Path,
+        name: &str,
+        progress: detect::Progress,
+    ) -> Result<MediaScore> {
         let label = Path::new(if name.is_empty() { "upload" } else { name });
         let len = std::fs::metadata(path)
             .map_err(|e| Error::io(path, e))?
@@ -115,12 +135,13 @@ impl Engine {
                 &self.options,
             );
         }
-        let mut r = detect::detect_file(
+        let mut r = detect::detect_file_with_progress(
             &self.detector,
             self.device,
             self.finder.as_ref(),
             path,
             &self.options,
+            progress,
         );
         r.path = label.display().to_string();
         match r.error.take() {
@@ -134,18 +155,78 @@ impl Engine {
     }
 }
 
+/// Where one admitted request stands, as `/api/progress` shows it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct JobState {
+    /// `uploading`, `waiting` (for the model) or `scoring`.
+    stage: &'static str,
+    received_bytes: u64,
+    /// Video frames scored so far, of `frames` (both 0 for an image).
+    frames_scored: usize,
+    frames: usize,
+}
+
+/// The requests in flight that asked to be followed; at most [`Limits::queue`] of them,
+/// since only admitted requests are entered.
+type Jobs = Arc<Mutex<HashMap<String, JobState>>>;
+
+/// One followed request's entry, removed when the request ends however it ends.
+struct Job {
+    jobs: Jobs,
+    id: Option<String>,
+}
+
+impl Job {
+    fn update(&self, f: impl FnOnce(&mut JobState)) {
+        if let Some(id) = &self.id {
+            if let Some(s) = lock(&self.jobs).get_mut(id) {
+                f(s);
+            }
+        }
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(id) = &self.id {
+            lock(&self.jobs).remove(id);
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 struct App {
     engine: Mutex<Engine>,
     slots: Arc<Semaphore>,
     limits: Limits,
     /// Health's fixed part, kept apart so health never waits for the engine.
     info: serde_json::Value,
+    jobs: Jobs,
 }
 
 #[derive(serde::Deserialize)]
 struct DetectQuery {
     #[serde(default)]
     name: String,
+    /// A client-chosen id under which `/api/progress` reports this request.
+    #[serde(default)]
+    job: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProgressQuery {
+    job: String,
+}
+
+/// Job ids are the client's: short and plain, so they cannot flood the map or the logs.
+fn valid_job_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn error(status: StatusCode, msg: String) -> Response {
@@ -169,6 +250,7 @@ async fn receive(
     mut body: Body,
     name: &str,
     max: u64,
+    job: &Job,
 ) -> std::result::Result<tempfile::NamedTempFile, Response> {
     let too_large = || {
         error(
@@ -218,6 +300,7 @@ async fn receive(
                 return Err(too_large());
             }
             file.write_all(&data).await.map_err(internal)?;
+            job.update(|s| s.received_bytes = received);
         }
     }
     file.flush().await.map_err(internal)?;
@@ -242,10 +325,14 @@ async fn detect_handler(
             .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         return r;
     };
+    let job = match follow(&app.jobs, q.job.as_deref()) {
+        Ok(job) => job,
+        Err(r) => return r,
+    };
     let deadline = Instant::now() + app.limits.timeout;
     let upload = tokio::time::timeout_at(
         deadline.into(),
-        receive(&headers, body, &q.name, app.limits.max_upload),
+        receive(&headers, body, &q.name, app.limits.max_upload, &job),
     );
     let tmp = match upload.await {
         Err(_) => return too_slow(&app.limits, "the upload"),
@@ -260,11 +347,19 @@ async fn detect_handler(
         if Instant::now() >= deadline {
             return None;
         }
-        let engine = job_app.engine.lock().unwrap_or_else(|p| p.into_inner());
+        job.update(|s| s.stage = "waiting");
+        let engine = lock(&job_app.engine);
         if Instant::now() >= deadline {
             return None;
         }
-        Some(engine.detect_upload(tmp.path(), &q.name))
+        job.update(|s| s.stage = "scoring");
+        let progress = |done, total| {
+            job.update(|s| {
+                s.frames_scored = done;
+                s.frames = total;
+            })
+        };
+        Some(engine.detect_upload_with_progress(tmp.path(), &q.name, &progress))
     });
     match tokio::time::timeout_at(deadline.into(), job).await {
         Err(_) | Ok(Ok(None)) => too_slow(&app.limits, "scoring"),
@@ -273,6 +368,54 @@ async fn detect_handler(
         Ok(Err(e)) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("detector failed: {e}"),
+        ),
+    }
+}
+
+/// Enters a request that asked to be followed; an id already in flight is refused, since
+/// two requests could not both be reported under it.
+fn follow(jobs: &Jobs, id: Option<&str>) -> std::result::Result<Job, Response> {
+    let Some(id) = id else {
+        return Ok(Job {
+            jobs: jobs.clone(),
+            id: None,
+        });
+    };
+    if !valid_job_id(id) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "job: give 1 to 64 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    let mut map = lock(jobs);
+    if map.contains_key(id) {
+        return Err(error(
+            StatusCode::CONFLICT,
+            format!("job {id} is already in flight: choose another id"),
+        ));
+    }
+    map.insert(
+        id.to_string(),
+        JobState {
+            stage: "uploading",
+            ..JobState::default()
+        },
+    );
+    Ok(Job {
+        jobs: jobs.clone(),
+        id: Some(id.to_string()),
+    })
+}
+
+async fn progress(State(app): State<Arc<App>>, Query(q): Query<ProgressQuery>) -> Response {
+    match lock(&app.jobs).get(&q.job) {
+        Some(s) => Json(s.clone()).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no request with job {} is in flight: it was answered, refused or never sent",
+                q.job
+            ),
         ),
     }
 }
@@ -305,11 +448,13 @@ pub fn router(engine: Engine, limits: Limits) -> Router {
         engine: Mutex::new(engine),
         limits,
         info,
+        jobs: Jobs::default(),
     };
     Router::new()
         .route("/", get(page))
         .route("/api/health", get(health))
         .route("/api/detect", post(detect_handler))
+        .route("/api/progress", get(progress))
         .with_state(Arc::new(app))
 }
 

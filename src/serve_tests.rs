@@ -208,37 +208,49 @@ fn answer(mut s: TcpStream) -> (u16, String) {
 }
 
 fn post_head(len: usize, extra: &str) -> String {
+    post_to("/api/detect?name=face.png", len, extra)
+}
+
+fn post_to(target: &str, len: usize, extra: &str) -> String {
     format!(
-        "POST /api/detect?name=face.png HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\
+        "POST {target} HTTP/1.1\r\nHost: t\r\nContent-Length: {len}\r\n\
          Connection: close\r\n{extra}\r\n"
     )
 }
 
-fn in_flight(addr: SocketAddr) -> u64 {
+/// A GET's status and JSON body.
+fn get_json(addr: SocketAddr, target: &str) -> (u16, serde_json::Value) {
     let s = send(
         addr,
-        "GET /api/health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        &format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
         b"",
     );
     let (status, text) = answer(s);
-    assert_eq!(status, 200, "{text}");
     let body = text.split_once("\r\n\r\n").unwrap().1;
-    let v: serde_json::Value = serde_json::from_str(body).unwrap();
+    (status, serde_json::from_str(body).unwrap())
+}
+
+fn in_flight(addr: SocketAddr) -> u64 {
+    let (status, v) = get_json(addr, "/api/health");
+    assert_eq!(status, 200, "{v}");
     v["in_flight"].as_u64().unwrap()
+}
+
+fn start(limits: Limits) -> SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        serve(engine(), limits, "127.0.0.1:0", |a| tx.send(a).unwrap()).unwrap();
+    });
+    rx.recv().unwrap()
 }
 
 #[test]
 fn over_tcp_a_full_queue_answers_503_and_health_stays_up() {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let limits = Limits {
+    let addr = start(Limits {
         queue: 1,
         max_upload: 1 << 20,
         timeout: Duration::from_secs(600),
-    };
-    std::thread::spawn(move || {
-        serve(engine(), limits, "127.0.0.1:0", |a| tx.send(a).unwrap()).unwrap();
     });
-    let addr = rx.recv().unwrap();
     let img = png(&photo(2, 200));
     // A: admitted, then stalls halfway through its upload, holding the only slot.
     let (first, rest) = img.split_at(img.len() / 2);
@@ -293,4 +305,49 @@ fn the_page_gets_each_faces_heat_map_as_a_png() {
         (img.width(), img.height()),
         (columns * 112 + (columns - 1) * 4, 112)
     );
+}
+
+#[test]
+fn a_followed_request_reports_its_progress_until_answered() {
+    let addr = start(Limits {
+        queue: 2,
+        max_upload: 1 << 20,
+        timeout: Duration::from_secs(600),
+    });
+    let img = png(&photo(2, 200));
+    let (first, rest) = img.split_at(img.len() / 2);
+    let target = "/api/detect?name=face.png&job=page-1";
+    let mut a = send(addr, &post_to(target, img.len(), ""), first);
+    // The server has read what was sent so far; poll until it says so.
+    let mut polls = 0;
+    let state = loop {
+        let (status, v) = get_json(addr, "/api/progress?job=page-1");
+        if status == 200 && v["received_bytes"].as_u64() == Some(first.len() as u64) {
+            break v;
+        }
+        polls += 1;
+        assert!(
+            polls < 6000,
+            "progress never showed the bytes sent: {status} {v}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(state["stage"], "uploading", "{state}");
+    // A second request may not take an id in flight, nor an id that is not plain.
+    let b = send(addr, &post_to(target, 0, "Expect: 100-continue\r\n"), b"");
+    let (status, text) = answer(b);
+    assert_eq!(status, 409, "{text}");
+    assert!(text.contains("page-1 is already in flight"), "{text}");
+    let bad = "/api/detect?name=face.png&job=a%2Fb";
+    let (status, text) = answer(send(addr, &post_to(bad, 0, ""), b""));
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("job:"), "{text}");
+    a.write_all(rest).unwrap();
+    let (status, text) = answer(a);
+    assert_eq!(status, 200, "{text}");
+    // Once answered the job is gone, and so are refused ones.
+    let (status, v) = get_json(addr, "/api/progress?job=page-1");
+    assert_eq!(status, 404, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("was answered"), "{v}");
+    assert_eq!(in_flight(addr), 0);
 }
