@@ -13,10 +13,13 @@ import json
 import resource
 import sys
 import time
+import warnings
 
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+# The venv has no NumPy (nothing here needs it); keep torch's import-time note quiet.
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -327,7 +327,7 @@ async fn detect_handler(
     };
     let job = match follow(&app.jobs, q.job.as_deref()) {
         Ok(job) => job,
-        Err(r) => return r,
+        Err((status, msg)) => return error(status, msg),
     };
     let deadline = Instant::now() + app.limits.timeout;
     let upload = tokio::time::timeout_at(
@@ -374,7 +374,7 @@ async fn detect_handler(
 
 /// Enters a request that asked to be followed; an id already in flight is refused, since
 /// two requests could not both be reported under it.
-fn follow(jobs: &Jobs, id: Option<&str>) -> std::result::Result<Job, Response> {
+fn follow(jobs: &Jobs, id: Option<&str>) -> std::result::Result<Job, (StatusCode, String)> {
     let Some(id) = id else {
         return Ok(Job {
             jobs: jobs.clone(),
@@ -382,14 +382,14 @@ fn follow(jobs: &Jobs, id: Option<&str>) -> std::result::Result<Job, Response> {
         });
     };
     if !valid_job_id(id) {
-        return Err(error(
+        return Err((
             StatusCode::BAD_REQUEST,
             "job: give 1 to 64 letters, digits, '-' or '_'".into(),
         ));
     }
     let mut map = lock(jobs);
     if map.contains_key(id) {
-        return Err(error(
+        return Err((
             StatusCode::CONFLICT,
             format!("job {id} is already in flight: choose another id"),
         ));
