@@ -30,6 +30,9 @@ pub struct DetectOptions {
     pub batch: usize,
     /// Also compute each face's `M_df` / `M_dom` / Grad-CAM ([`FaceScore::heat`]).
     pub heatmaps: bool,
+    /// Score at this input side instead of the one the model was trained at (`None`): a
+    /// larger side keeps more detail of high-resolution faces, at the cost of speed.
+    pub input_size: Option<u32>,
 }
 
 impl Default for DetectOptions {
@@ -42,6 +45,7 @@ impl Default for DetectOptions {
             threshold: 0.5,
             batch: 8,
             heatmaps: false,
+            input_size: None,
         }
     }
 }
@@ -117,18 +121,18 @@ pub struct MediaScore {
 
 /// P(fake) of aligned RGB crops, through the loader's own gray conversion and resize.
 pub fn score_crops(det: &Detector, device: Device, crops: &[RgbImage]) -> Result<Vec<f64>> {
-    Ok(crop_tensor(det, device, crops)?
+    let size = det.config.model.size as u32;
+    Ok(crop_tensor(device, crops, size)?
         .map(|x| score_tensor(det, &x))
         .transpose()?
         .unwrap_or_default())
 }
 
 /// The model's input for `crops` (`None` for no crops).
-fn crop_tensor(det: &Detector, device: Device, crops: &[RgbImage]) -> Result<Option<Tensor>> {
+fn crop_tensor(device: Device, crops: &[RgbImage], size: u32) -> Result<Option<Tensor>> {
     if crops.is_empty() {
         return Ok(None);
     }
-    let size = det.config.model.size as u32;
     let planes: Vec<Vec<f32>> = crops
         .iter()
         .map(|c| {
@@ -184,7 +188,8 @@ fn score_frames(
             });
         }
     }
-    if let Some(x) = crop_tensor(det, device, &crops)? {
+    let size = opts.input_size.unwrap_or(det.config.model.size as u32);
+    if let Some(x) = crop_tensor(device, &crops, size)? {
         for (f, s) in faces.iter_mut().zip(score_tensor(det, &x)?) {
             f.score = s;
         }

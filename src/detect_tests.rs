@@ -309,3 +309,30 @@ fn a_video_file_is_decoded_and_scored_per_frame() {
     let mean = (r.faces[0].score + r.faces[1].score) / 2.0;
     assert!((r.score.unwrap() - mean).abs() < 1e-12);
 }
+
+#[test]
+fn a_face_can_be_scored_at_another_input_size() {
+    let det = detector();
+    let img = photo(3, 300);
+    let at = |input_size| {
+        let opts = DetectOptions {
+            input_size,
+            ..DetectOptions::default()
+        };
+        detect_rgb(
+            &det,
+            Device::Cpu,
+            &TemplateFaces,
+            Path::new("x.png"),
+            img.clone(),
+            &opts,
+        )
+        .unwrap()
+        .score
+        .unwrap()
+    };
+    let (trained, larger) = (at(None), at(Some(det.config.model.size as u32 * 3 / 2)));
+    assert!((0.0..=1.0).contains(&larger), "{larger}");
+    // Another size is another input: the score moves, but stays a probability.
+    assert!((trained - larger).abs() > 1e-9, "{trained} {larger}");
+}

@@ -1,6 +1,12 @@
 //! Attention networks `A_df` / `A_dom` (Fig. 3 of the paper, as DESIGN.md section 1 reads it):
 //! a spatial map from cross-channel pooling and a channel map from cross-spatial pooling,
 //! multiplied into `M` in [0,1]^{c x h x w}.
+//!
+//! s-ADP, the learned cross-spatial pooling, is a per-channel weighting of the h x w map the
+//! model was built for. At another map size (a model scoring at another input size) the
+//! weighting is resampled by area: each weight is spread over the new cells its own cell
+//! overlaps, in proportion to the overlap. The total weight per channel is kept exactly, so a
+//! constant map pools to the same value at every size; at the built size it is used as learned.
 use crate::layers::PRelu;
 use tch::nn::{self, Module};
 use tch::Tensor;
@@ -60,14 +66,20 @@ impl Attention {
         }
     }
 
+    /// s-ADP's weights for an `h` x `w` map: [c, 1, h, w].
+    fn s_adp_weight(&self, h: i64, w: i64) -> Tensor {
+        let k = &self.s_adp.ws;
+        if (h, w) == (self.hw, self.hw) {
+            return k.shallow_clone();
+        }
+        let (ry, rx) = (area_resampler(h, self.hw, k), area_resampler(w, self.hw, k));
+        ry.matmul(&k.squeeze_dim(1)).matmul(&rx.tr()).unsqueeze(1)
+    }
+
     /// Returns `M` with the shape of `x` ([N, c, h, w]), values in [0, 1].
     pub fn forward(&self, x: &Tensor) -> Tensor {
-        let (_, _, h, w) = x.size4().expect("attention input must be [N, c, h, w]");
-        assert!(
-            h == self.hw && w == self.hw,
-            "attention built for {0}x{0} feature maps, got {h}x{w}: use the model's input size",
-            self.hw
-        );
+        let size = x.size();
+        let (h, w) = (size[size.len() - 2], size[size.len() - 1]);
         let c_gap = x.mean_dim(1, true, x.kind());
         let c_gmp = x.amax(1, true);
         let c_adp = self.c_adp.forward(x);
@@ -77,13 +89,37 @@ impl Attention {
             .apply(&self.spatial_conv2);
         let s_gap = x.mean_dim([2, 3].as_slice(), true, x.kind());
         let s_gmp = x.amax([2, 3].as_slice(), true);
-        let s_adp = self.s_adp.forward(x);
+        let s_adp = if (h, w) == (self.hw, self.hw) {
+            self.s_adp.forward(x)
+        } else {
+            // A depthwise conv whose kernel covers the whole map is a weighted sum per channel.
+            let k = self.s_adp_weight(h, w).squeeze_dim(1).unsqueeze(0);
+            (x * k).sum_dim_intlist([2, 3].as_slice(), true, x.kind())
+        };
         let a_c = Tensor::cat(&[s_gap, s_gmp, s_adp], 1)
             .apply(&self.channel_conv1)
             .apply(&self.channel_act)
             .apply(&self.channel_conv2);
         a_c.sigmoid() * a_s.sigmoid()
     }
+}
+
+/// [new, old]: the share of old cell `a` (of `old` equal cells on [0, 1]) that falls in new
+/// cell `i`; every column sums to 1, so resampling with it keeps the total.
+fn area_resampler(new: i64, old: i64, like: &Tensor) -> Tensor {
+    let mut r = vec![0f32; (new * old) as usize];
+    for i in 0..new {
+        let (i0, i1) = (i as f64 / new as f64, (i + 1) as f64 / new as f64);
+        for a in 0..old {
+            let (a0, a1) = (a as f64 / old as f64, (a + 1) as f64 / old as f64);
+            let overlap = (i1.min(a1) - i0.max(a0)).max(0.0);
+            r[(i * old + a) as usize] = (overlap * old as f64) as f32;
+        }
+    }
+    Tensor::from_slice(&r)
+        .view([new, old])
+        .to_kind(like.kind())
+        .to_device(like.device())
 }
 
 #[cfg(test)]
@@ -104,5 +140,38 @@ mod tests {
             (0.0..=1.0).contains(&lo) && (0.0..=1.0).contains(&hi),
             "{lo} {hi}"
         );
+    }
+
+    #[test]
+    fn s_adp_resampled_is_the_learned_sum_at_the_built_size_and_keeps_its_mass() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let a = Attention::new(&vs.root(), 4, 4, 2);
+        let x = Tensor::randn([2, 4, 4, 4], (Kind::Float, Device::Cpu));
+        // At the built size, the weighted sum by hand equals the conv.
+        let by_hand = (&x * a.s_adp.ws.squeeze_dim(1).unsqueeze(0)).sum_dim_intlist(
+            [2, 3].as_slice(),
+            true,
+            Kind::Float,
+        );
+        let conv = a.s_adp.forward(&x);
+        assert!(conv.allclose(&by_hand, 1e-5, 1e-6, false));
+        // At 8x8 each weight is split evenly over the 4 cells its cell became.
+        let k8 = a.s_adp_weight(8, 8);
+        let k4 = a.s_adp.ws.get(2).get(0);
+        let expect = k4.get(1).get(3).double_value(&[]) / 4.0;
+        assert!((k8.get(2).get(0).get(3).get(7).double_value(&[]) - expect).abs() < 1e-6);
+        // At any size the total weight per channel is kept, so a constant map pools alike.
+        let mass = a
+            .s_adp
+            .ws
+            .sum_dim_intlist([1, 2, 3].as_slice(), false, Kind::Float);
+        for (h, w) in [(8, 8), (2, 3), (7, 5)] {
+            let k = a.s_adp_weight(h, w);
+            assert_eq!(k.size(), vec![4, 1, h, w]);
+            let m = k.sum_dim_intlist([1, 2, 3].as_slice(), false, Kind::Float);
+            assert!(m.allclose(&mass, 1e-5, 1e-6, false), "{m} vs {mass}");
+            let m = a.forward(&Tensor::randn([1, 4, h, w], (Kind::Float, Device::Cpu)));
+            assert_eq!(m.size(), vec![1, 4, h, w]);
+        }
     }
 }

@@ -290,6 +290,26 @@ mod tests {
         assert_eq!(s.size(), vec![5]);
     }
 
+    /// Built for 64 px (2x2 maps), the model scores 96 and 32 px inputs (3x3 and 1x1 maps),
+    /// with M_df and M_dom of the new map size, and the same score as before at 64 px.
+    #[test]
+    fn scores_at_input_sizes_other_than_the_built_one() {
+        let (_vs, m) = build(Variant::Did);
+        let _g = tch::no_grad_guard();
+        let x = Tensor::rand([3, 1, 64, 64], (Kind::Float, Device::Cpu));
+        let at_64 = m.score(&x);
+        for (side, hw) in [(96, 3), (32, 1)] {
+            let y = x.upsample_bilinear2d([side, side], false, None, None);
+            let o = m.forward_t(&y, false, 0.0);
+            assert_eq!(o.m_df.unwrap().size(), vec![3, 128, hw, hw]);
+            assert_eq!(o.m_dom.unwrap().size(), vec![3, 128, hw, hw]);
+            let s = m.score(&y);
+            assert_eq!(s.size(), vec![3]);
+            assert!(s.isfinite().all().int64_value(&[]) == 1);
+        }
+        assert!(m.score(&x).allclose(&at_64, 0.0, 0.0, false));
+    }
+
     /// Grad-CAM's channel weights against central differences: shifting all of channel c
     /// of I_X by eps moves the logit by eps * H * W * w_c.
     #[test]

@@ -46,6 +46,10 @@ pub struct Args {
     /// Side of the aligned crop (as `prepare --size`), before the model's own resize
     #[arg(long, default_value_t = 224)]
     align_size: u32,
+    /// Score at this input side instead of the model's trained one (the attention maps
+    /// resample to any size)
+    #[arg(long)]
+    input_size: Option<u32>,
     /// Context around the face (as `prepare --margin`)
     #[arg(long, default_value_t = 1.3)]
     margin: f32,
@@ -132,6 +136,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         "no image or video files in the given inputs"
     );
     opts.heatmaps = a.heatmap.is_some();
+    opts.input_size = a.input_size;
     if let Some(dir) = &a.heatmap {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
