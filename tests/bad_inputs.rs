@@ -284,3 +284,21 @@ fn metrics_refuses_scores_that_are_not_numbers_naming_the_line() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn a_mistyped_device_is_refused_before_any_work_with_the_choices() {
+    // One flag for every command, before or after the subcommand's name.
+    for args in [
+        &["--device", "gpu", "eval", "--model", "m", "--data", "d"][..],
+        &["detect", "x.png", "--model", "m", "--device", "cuda:x"],
+        &["train", "--train", "d", "--out", "o", "--device", "CPU"],
+    ] {
+        let o = crossdf().args(args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("choose one of cpu, cuda, cuda:N"),
+            "{args:?}: {err}"
+        );
+    }
+}

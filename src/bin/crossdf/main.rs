@@ -2,6 +2,7 @@
 mod commands;
 
 use clap::{Parser, Subcommand};
+use crossdf::device::DeviceSpec;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -11,8 +12,15 @@ use std::process::ExitCode;
     about = "Cross-domain deepfake detection with Deep Information Decomposition (DID)"
 )]
 struct Cli {
+    /// Where models run: cpu, cuda or cuda:N (needs a CUDA build of libtorch, see LIBTORCH)
+    #[arg(long, global = true, default_value = "cpu", value_parser = device_spec)]
+    device: DeviceSpec,
     #[command(subcommand)]
     command: Command,
+}
+
+fn device_spec(s: &str) -> Result<DeviceSpec, String> {
+    s.parse()
 }
 
 #[derive(Subcommand)]
@@ -54,20 +62,21 @@ const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let device = cli.device;
     let result: anyhow::Result<()> = match cli.command {
-        Command::Detect(args) => match commands::detect::run(args) {
+        Command::Detect(args) => match commands::detect::run(args, device) {
             Ok(code) => return code,
             Err(e) => Err(e),
         },
-        Command::Prepare(args) => commands::prepare::run(args),
+        Command::Prepare(args) => commands::prepare::run(args, device),
         Command::Synth(args) => commands::synth::run(args),
-        Command::Faces(args) => commands::faces::run(args),
-        Command::Train(args) => commands::train::run(args),
-        Command::Eval(args) => commands::eval::run(args),
-        Command::Report(args) => commands::report::run(args),
-        Command::Serve(args) => commands::serve::run(args),
-        Command::Bench(args) => commands::bench::run(args),
-        Command::Demo(args) => commands::demo::run(args),
+        Command::Faces(args) => commands::faces::run(args, device),
+        Command::Train(args) => commands::train::run(args, device),
+        Command::Eval(args) => commands::eval::run(args, device),
+        Command::Report(args) => commands::report::run(args, device),
+        Command::Serve(args) => commands::serve::run(args, device),
+        Command::Bench(args) => commands::bench::run(args, device),
+        Command::Demo(args) => commands::demo::run(args, device),
         Command::Manifest(cmd) => commands::manifest::run(cmd),
         Command::Metrics(args) => commands::metrics::run(args),
         Command::Weights(cmd) => commands::weights::run(cmd),

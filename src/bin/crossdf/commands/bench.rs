@@ -35,15 +35,12 @@ pub struct Args {
     warmup: usize,
     #[arg(long, default_value_t = 5)]
     steps: usize,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    device: String,
     /// Also write the result as JSON
     #[arg(long)]
     json: Option<std::path::PathBuf>,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
     let mode = match a.mode {
         ModeArg::Train => Mode::Train,
         ModeArg::Infer => Mode::Infer,
@@ -60,7 +57,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         },
         ..Default::default()
     };
-    let device = crossdf::device::parse(&a.device)?;
+    let device = device.resolve()?;
     let r = bench::run(mode, &cfg, batch, a.warmup, a.steps, device)?;
     println!(
         "{:?} {} {} (T {:?}) {}x{} batch {} on {} ({} threads): median {:.1} images/s over {} steps after {} warm-up; peak RSS {}",

@@ -23,12 +23,9 @@ pub struct Args {
     /// Training seeds of did and bce (default 3 seeds; 1 with --quick)
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<u64>>,
-    /// cpu | cuda | cuda:N
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+pub fn run(args: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut opts = DemoOptions::new(args.out);
     opts.quick = args.quick;
@@ -40,7 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (None, false) => vec![0, 1, 2],
     };
     anyhow::ensure!(!opts.seeds.is_empty(), "--seeds needs at least one seed");
-    opts.device = crossdf::device::parse(&args.device)?;
+    opts.device = device.resolve()?;
     opts.progress = std::io::stderr().is_terminal();
     eprintln!(
         "demo: training on real + {}, holding out {}; seeds {:?}",

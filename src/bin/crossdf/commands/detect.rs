@@ -53,9 +53,6 @@ pub struct Args {
     /// Context around the face (as `prepare --margin`)
     #[arg(long, default_value_t = 1.3)]
     margin: f32,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    device: String,
 }
 
 /// The options `detect` and `serve` share.
@@ -123,8 +120,8 @@ pub fn exit_code(results: &[MediaScore]) -> ExitCode {
     }
 }
 
-pub fn run(a: Args) -> anyhow::Result<ExitCode> {
-    let device = crossdf::device::parse(&a.device)?;
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<ExitCode> {
+    let device = device.resolve()?;
     let det = Detector::load(&a.model, device)?;
     let mtcnn = Mutex::new(Mtcnn::load(device).context("loading the MTCNN face detector")?);
     let mut opts = options(a.threshold, a.frames, a.faces, a.min_face, a.min_prob);

@@ -19,8 +19,8 @@ pub struct Args {
     on_error: OnErrorArg,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    let (device, det, manifest) = a.on.load()?;
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
+    let (device, det, manifest) = a.on.load(device)?;
     let records: Vec<_> = manifest.split(a.on.split).collect();
     anyhow::ensure!(
         !records.is_empty(),

@@ -29,13 +29,10 @@ pub struct Args {
     /// Which faces to report and crop
     #[arg(long, value_enum, default_value = "all")]
     pub faces: FacesArg,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let device = crossdf::device::parse(&args.device)?;
+pub fn run(args: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
+    let device = device.resolve()?;
     let mtcnn = Mtcnn::load(device).context("loading the MTCNN weights")?;
     let which = args.faces.into();
     let (img, mut faces) = extract::faces_in_image(&mtcnn, &args.image, which)?;

@@ -53,21 +53,19 @@ pub struct ModelOnData {
     /// its data.eval_flip)
     #[arg(long)]
     pub flip: Option<bool>,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
 }
 
 impl ModelOnData {
     /// The device, the loaded checkpoint and the manifest.
     pub fn load(
         &self,
+        device: crossdf::device::DeviceSpec,
     ) -> anyhow::Result<(
         tch::Device,
         crossdf::detector::Detector,
         crossdf::manifest::Manifest,
     )> {
-        let device = crossdf::device::parse(&self.device)?;
+        let device = device.resolve()?;
         let det = crossdf::detector::Detector::load(&self.model, device)?;
         let manifest = crossdf::manifest::Manifest::read(&self.data)?;
         Ok((device, det, manifest))

@@ -72,9 +72,6 @@ pub struct Args {
     /// Share of identities put in test where the authors give no test split
     #[arg(long, default_value_t = 0.2)]
     pub test_frac: f64,
-    /// cpu, cuda or cuda:N (MTCNN)
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
     /// Videos prepared in parallel
     #[arg(long, default_value_t = 2)]
     pub jobs: usize,
@@ -83,7 +80,7 @@ pub struct Args {
     pub batch: usize,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
     let layout = match a.layout {
         LayoutArg::Ffpp => Layout::Ffpp,
         LayoutArg::Celebdf => Layout::CelebDf,
@@ -114,7 +111,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         jobs: a.jobs.max(1),
         batch: a.batch.max(1),
     };
-    let device = crossdf::device::parse(&a.device)?;
+    let device = device.resolve()?;
     let mtcnn = Mutex::new(Mtcnn::load(device).context("loading the MTCNN face detector")?);
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(

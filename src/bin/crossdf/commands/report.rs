@@ -22,8 +22,8 @@ pub struct Args {
     seed: u64,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    let (device, det, manifest) = a.on.load()?;
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
+    let (device, det, manifest) = a.on.load(device)?;
     let score = a.on.score_options(&det, OnError::Skip);
     let opts = ModelReportOptions {
         split: a.on.split,

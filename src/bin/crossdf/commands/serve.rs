@@ -28,9 +28,6 @@ pub struct Args {
     min_face: f32,
     #[arg(long, default_value_t = 0.9)]
     min_prob: f32,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    device: String,
     /// Largest upload in MiB, enforced while it streams to disk
     #[arg(long, default_value_t = 512)]
     max_upload_mib: u64,
@@ -42,8 +39,8 @@ pub struct Args {
     timeout: u64,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
-    let device = crossdf::device::parse(&a.device)?;
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
+    let device = device.resolve()?;
     let engine = Engine {
         detector: Detector::load(&a.model, device)?,
         finder: Box::new(Mutex::new(

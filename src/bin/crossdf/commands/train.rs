@@ -73,12 +73,9 @@ pub struct Args {
     /// the default; more than data.max_unreadable of the split is still an error) or stop (fail)
     #[arg(long, value_enum)]
     on_error: Option<super::OnErrorArg>,
-    /// cpu, cuda or cuda:N
-    #[arg(long, default_value = "cpu")]
-    device: String,
 }
 
-pub fn run(a: Args) -> anyhow::Result<()> {
+pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
     let mut cfg = match (&a.config, a.resume, &a.out) {
         (Some(p), _, _) => TrainConfig::from_toml_file(p)?,
         // A resumed run keeps the config it was started with (a run killed before it wrote
@@ -131,7 +128,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (Some(train_path), Some(out)) = (a.train, a.out) else {
         anyhow::bail!("--train and --out are required unless --print-config is given");
     };
-    let device = crossdf::device::parse(&a.device)?;
+    let device = device.resolve()?;
     let train_m = Manifest::read(&train_path)?;
     let val_m = match &a.val {
         Some(p) => Manifest::read(p)?,
