@@ -230,6 +230,24 @@ class Did(nn.Module):
         return self.c(feats).squeeze(1).sigmoid()
 
 
+def init_like_tch(model):
+    """The initial values crossdf's layers get (tch 0.24 defaults; kaiming normal fan-out in
+    MobileNetV2's conv-BN blocks). Only speed is measured, but values matter: with PyTorch's
+    default init (variance 1/(3 fan_in)) eval-mode activations fade into denormals deep in
+    ResNet-50, and denormal arithmetic made scoring 3.6x slower here than with flush-to-zero."""
+    for name, m in model.named_modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if isinstance(m, nn.Conv2d) and name.startswith("backbone.features."):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            else:
+                nn.init.kaiming_uniform_(m.weight, nonlinearity="relu")
+            if isinstance(m, nn.Conv2d) and m.bias is not None:
+                nn.init.zeros_(m.bias)  # nn.Linear's default bias init is already tch's
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.uniform_(m.weight, 0.0, 1.0)
+            nn.init.zeros_(m.bias)
+
+
 def did_loss(out, labels, domains, gamma=0.15, p=2.0, alpha=0.5, l_dom=1.0, l_dec=0.01):
     """src/did/loss.rs with the paper's defaults (LossConfig::default)."""
     logit, dom_logits, tj, tm = out
@@ -270,6 +288,7 @@ def main():
 
     torch.manual_seed(0)
     model = Did(a.backbone, a.variant, a.size, a.t_arch)
+    init_like_tch(model)
     x = torch.rand(batch, 1, a.size, a.size)
     labels = (torch.arange(batch) % 2).float()  # half real, half fake
     domains = torch.arange(batch) % NUM_DOMAINS

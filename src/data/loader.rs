@@ -453,13 +453,15 @@ fn train_batch(
                     Cow::Owned(GrayImage::new(1, 1))
                 };
                 let target = src.image(real, cfg.size)?;
-                Cow::Owned(online::forge(
-                    method,
-                    &target,
-                    &donor,
-                    cfg.online.margin,
-                    &mut rng,
-                ))
+                let fake = online::forge(method, &target, &donor, cfg.online.margin, &mut rng)
+                    .map_err(|e| {
+                        Error::invalid(format!(
+                            "online {} forgery of {}: {e}",
+                            method.name(),
+                            src.samples[real].path.display()
+                        ))
+                    })?;
+                Cow::Owned(fake)
             }
         };
         let img = augment(&img, &cfg.augment, &mut rng).map_err(|source| Error::Image {

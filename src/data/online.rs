@@ -74,15 +74,15 @@ pub fn forge(
     donor: &GrayImage,
     margin: f32,
     rng: &mut ChaCha8Rng,
-) -> GrayImage {
+) -> crate::error::Result<GrayImage> {
     let face = as_face(target, margin);
     let donor = method.needs_donor().then(|| as_face(donor, margin));
-    let fake = method.apply(&face, donor.as_ref(), rng);
+    let fake = method.apply(&face, donor.as_ref(), rng)?;
     let (w, h) = fake.dimensions();
-    GrayImage::from_fn(w, h, |x, y| {
+    Ok(GrayImage::from_fn(w, h, |x, y| {
         let p = fake.get_pixel(x, y);
         image::Luma([super::image::luma_601(p[0], p[1], p[2])])
-    })
+    }))
 }
 
 /// Draws a donor index among `reals` other than `target` (when there is another).
@@ -122,21 +122,24 @@ mod tests {
                 &d,
                 DEFAULT_MARGIN,
                 &mut ChaCha8Rng::seed_from_u64(5),
-            );
+            )
+            .unwrap();
             let b = forge(
                 m.as_ref(),
                 &t,
                 &d,
                 DEFAULT_MARGIN,
                 &mut ChaCha8Rng::seed_from_u64(5),
-            );
+            )
+            .unwrap();
             let c = forge(
                 m.as_ref(),
                 &t,
                 &d,
                 DEFAULT_MARGIN,
                 &mut ChaCha8Rng::seed_from_u64(6),
-            );
+            )
+            .unwrap();
             assert_eq!(a, b, "{}: same rng, same fake", m.name());
             assert_eq!(a.dimensions(), t.dimensions());
             assert_ne!(a, t, "{}: the fake differs from the real face", m.name());

@@ -363,7 +363,7 @@ pub fn build_with_progress(
             let wrote = if path.is_file() {
                 false
             } else {
-                let (_, img) = ctx.render(job);
+                let (_, img) = ctx.render(job)?;
                 crate::fsutil::write_png(&path, &img)?;
                 true
             };
@@ -426,13 +426,13 @@ impl Ctx<'_> {
     }
 
     /// The jittered target and the output image of a job (the target itself for a real one).
-    fn render(&self, job: &Job) -> (Face, RgbImage) {
+    fn render(&self, job: &Job) -> Result<(Face, RgbImage)> {
         let p = &self.prepared[job.face];
         let mut rng = image_rng(self.opts.seed, &p.identity, self.domain(job), job.variant);
         let target = variant(p, self.opts.size, &mut rng);
         let Some(m) = job.method else {
             let img = target.image.clone();
-            return (target, img);
+            return Ok((target, img));
         };
         let donor = m.needs_donor().then(|| {
             // Another person of the same split, so no face crosses a split boundary.
@@ -444,8 +444,10 @@ impl Ctx<'_> {
             let d = others[rng.random_range(0..others.len())];
             variant(&self.prepared[d], self.opts.size, &mut rng)
         });
-        let img = m.apply(&target, donor.as_ref(), &mut rng);
-        (target, img)
+        let img = m
+            .apply(&target, donor.as_ref(), &mut rng)
+            .map_err(|e| Error::invalid(format!("{} of {}: {e}", m.name(), p.identity)))?;
+        Ok((target, img))
     }
 }
 
@@ -467,10 +469,10 @@ fn write_sheets(ctx: &Ctx, methods: &[Box<dyn Forgery>], out: &Path) -> Result<(
                     method: Some(m.as_ref()),
                     variant: 0,
                 };
-                let (target, fake) = ctx.render(&job);
-                (target.image, fake)
+                let (target, fake) = ctx.render(&job)?;
+                Ok((target.image, fake))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let sheet = contact_sheet(&pairs, ctx.opts.size.min(224));
         crate::fsutil::write_png(
             &out.join("sheets").join(format!("{}.png", m.name())),

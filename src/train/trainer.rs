@@ -71,14 +71,24 @@ pub fn domain_map(train: &[&Record], cfg: &TrainConfig) -> Vec<String> {
     std::iter::once("real".to_string()).chain(fakes).collect()
 }
 
-fn samples(m: &Manifest, recs: &[&Record], domains: &[String]) -> Vec<Sample> {
+/// The training samples with their domain ids: every real face is domain 0, whatever its
+/// source is called; a listed fake is its method's id, and is left out when online forgeries
+/// replace listed fakes (the loader would drop it unread).
+fn samples(m: &Manifest, recs: &[&Record], domains: &[String], cfg: &TrainConfig) -> Vec<Sample> {
+    let listed_fakes = cfg.data.online.uses_manifest_fakes();
     recs.iter()
-        .map(|r| Sample {
-            path: m.resolve(r),
-            label: r.label,
-            // Validation may hold methods unseen in training: they map to no trained domain,
-            // which only C_bar would read, and C_bar does not run on validation.
-            domain: domains.iter().position(|d| *d == r.domain).unwrap_or(0),
+        .filter_map(|r| {
+            let domain = match r.label {
+                0 => 0,
+                _ if !listed_fakes => return None,
+                // domain_map lists every training fake's method when listed fakes are used.
+                _ => domains.iter().position(|d| *d == r.domain)?,
+            };
+            Some(Sample {
+                path: m.resolve(r),
+                label: r.label,
+                domain,
+            })
         })
         .collect()
 }
@@ -102,7 +112,7 @@ pub fn train(
         )));
     }
     let domains = domain_map(&train_recs, cfg);
-    let train_samples = samples(train, &train_recs, &domains);
+    let train_samples = samples(train, &train_recs, &domains, cfg);
     let val_set = val.map(|m| (m, m.split(Split::Val).collect::<Vec<_>>()));
     if let Some((m, recs)) = &val_set {
         if recs.is_empty() {
@@ -347,15 +357,48 @@ fn truncate_log(path: &Path, step: usize) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };
-    let kept: String = text
-        .lines()
-        .filter(|l| {
-            serde_json::from_str::<serde_json::Value>(l)
-                .ok()
-                .and_then(|v| v["step"].as_u64())
-                .is_some_and(|s| s as usize <= step)
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut kept = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let parsed = serde_json::from_str::<serde_json::Value>(l)
+            .ok()
+            .and_then(|v| v["step"].as_u64());
+        match parsed {
+            Some(s) if s as usize <= step => kept.push_str(&format!("{l}\n")),
+            Some(_) => {}
+            // A kill can tear the line being written; only the last line may be torn.
+            None if i + 1 == lines.len() => {}
+            None => {
+                return Err(Error::invalid(format!(
+                    "{}:{}: not a log line with a step; the run folder was edited or \
+                     damaged: repair or remove this line, or train afresh without --resume",
+                    path.display(),
+                    i + 1
+                )))
+            }
+        }
+    }
     crate::fsutil::write_atomic(path, kept.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn resuming_keeps_logged_steps_up_to_the_checkpoint_and_only_a_torn_last_line_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("train_log.jsonl");
+        let lines = "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"st";
+        std::fs::write(&log, lines).unwrap();
+        super::truncate_log(&log, 2).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "{\"step\":1}\n{\"step\":2}\n"
+        );
+        // A damaged line before the end is refused with file and line, and the file is kept.
+        let damaged = "{\"step\":1}\nnot json\n{\"step\":2}\n";
+        std::fs::write(&log, damaged).unwrap();
+        let e = super::truncate_log(&log, 2).unwrap_err().to_string();
+        assert!(e.contains("train_log.jsonl:2:"), "{e}");
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), damaged);
+    }
 }

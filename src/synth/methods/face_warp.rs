@@ -12,6 +12,7 @@ use super::blend::{blend, feather, to_f32};
 use super::geometry::{affine_about, resize_f32, warp_clamped, Frame};
 use super::mask::{grow, hull_mask};
 use super::{symmetric, uniform, Face, Forgery};
+use crate::error::{Error, Result};
 
 pub struct FaceWarp;
 
@@ -32,7 +33,12 @@ impl Forgery for FaceWarp {
         "face_warp"
     }
 
-    fn apply(&self, target: &Face, _donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage {
+    fn apply(
+        &self,
+        target: &Face,
+        _donor: Option<&Face>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<RgbImage> {
         let img = &target.image;
         let (w, h) = img.dimensions();
         let frame = Frame::new(&target.landmarks);
@@ -60,8 +66,10 @@ impl Forgery for FaceWarp {
         let (rx, ry) = (uniform(rng, RX.0, RX.1) * d, uniform(rng, RY.0, RY.1) * d);
         let region = hull_mask(w, h, &target.landmarks, rx, ry, &frame);
         let sigma = uniform(rng, SIGMA.0, SIGMA.1) * d;
-        let footprint = self.footprint(target).expect("face_warp has a footprint");
-        blend(img, &face, &feather(&region, sigma, 1.0, &footprint))
+        let footprint = self
+            .footprint(target)
+            .ok_or_else(|| Error::invalid("face_warp: no footprint"))?;
+        Ok(blend(img, &face, &feather(&region, sigma, 1.0, &footprint)))
     }
 
     fn footprint(&self, target: &Face) -> Option<GrayImage> {

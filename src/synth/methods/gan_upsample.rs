@@ -11,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use super::blend::{blend, to_f32, Alpha};
 use super::geometry::resize_f32;
 use super::{symmetric, uniform, Face, Forgery};
+use crate::error::Result;
 
 pub struct GanUpsample;
 
@@ -24,7 +25,12 @@ impl Forgery for GanUpsample {
         "gan_upsample"
     }
 
-    fn apply(&self, target: &Face, _donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage {
+    fn apply(
+        &self,
+        target: &Face,
+        _donor: Option<&Face>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<RgbImage> {
         let img = &target.image;
         let (w, h) = img.dimensions();
         let factor = if rng.random_bool(0.5) { 2 } else { 4 };
@@ -39,7 +45,7 @@ impl Forgery for GanUpsample {
         } else {
             uniform(rng, 0.6, 1.0)
         };
-        blend(img, &up, &Alpha::from_pixel(w, h, Luma([mix])))
+        Ok(blend(img, &up, &Alpha::from_pixel(w, h, Luma([mix]))))
     }
 
     fn footprint(&self, _target: &Face) -> Option<GrayImage> {

@@ -10,6 +10,7 @@ use super::blend::{blend, feather, match_colour, to_f32};
 use super::geometry::{similarity_fit, warp_clamped, Frame};
 use super::mask::{grow, hull_mask};
 use super::{symmetric, uniform, Face, Forgery};
+use crate::error::{Error, Result};
 
 pub struct IdentitySwap;
 
@@ -30,10 +31,11 @@ impl Forgery for IdentitySwap {
         true
     }
 
-    /// # Panics
-    /// When `donor` is `None`: `needs_donor()` is true, so the caller must pick one.
-    fn apply(&self, target: &Face, donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage {
-        let donor = donor.expect("identity_swap needs a donor face (needs_donor() is true)");
+    /// An error without a donor, or when the donor's landmarks admit no alignment (all in one
+    /// point): pasting it unaligned would make a fake unlike this method's.
+    fn apply(&self, target: &Face, donor: Option<&Face>, rng: &mut ChaCha8Rng) -> Result<RgbImage> {
+        let donor = donor
+            .ok_or_else(|| Error::invalid("identity_swap needs a donor face of another person"))?;
         let img = &target.image;
         let (w, h) = img.dimensions();
         let frame = Frame::new(&target.landmarks);
@@ -43,8 +45,12 @@ impl Forgery for IdentitySwap {
             symmetric(rng, ALIGN_SHIFT) * d,
             symmetric(rng, ALIGN_SHIFT) * d,
         );
-        let fit = similarity_fit(&donor.landmarks, &target.landmarks)
-            .unwrap_or(Projection::scale(1.0, 1.0));
+        let fit = similarity_fit(&donor.landmarks, &target.landmarks).ok_or_else(|| {
+            Error::invalid(format!(
+                "identity_swap: the donor's landmarks {:?} admit no alignment",
+                donor.landmarks
+            ))
+        })?;
         let aligned = warp_clamped(&to_f32(&donor.image), &fit.and_then(shift), w, h);
 
         let (rx, ry) = (uniform(rng, RX.0, RX.1) * d, uniform(rng, RY.0, RY.1) * d);
@@ -54,8 +60,12 @@ impl Forgery for IdentitySwap {
         let coloured = match_colour(&aligned, img, &region);
         let footprint = self
             .footprint(target)
-            .expect("identity_swap has a footprint");
-        blend(img, &coloured, &feather(&region, sigma, 1.0, &footprint))
+            .ok_or_else(|| Error::invalid("identity_swap: no footprint"))?;
+        Ok(blend(
+            img,
+            &coloured,
+            &feather(&region, sigma, 1.0, &footprint),
+        ))
     }
 
     fn footprint(&self, target: &Face) -> Option<GrayImage> {

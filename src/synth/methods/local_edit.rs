@@ -13,6 +13,7 @@ use super::blend::{blend, feather, to_f32};
 use super::geometry::{midpoint, warp_clamped, Frame};
 use super::mask::{grow, hull_mask, union};
 use super::{symmetric, uniform, Face, Forgery};
+use crate::error::{Error, Result};
 
 pub struct LocalEdit;
 
@@ -28,7 +29,12 @@ impl Forgery for LocalEdit {
         "local_edit"
     }
 
-    fn apply(&self, target: &Face, _donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage {
+    fn apply(
+        &self,
+        target: &Face,
+        _donor: Option<&Face>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<RgbImage> {
         let img = &target.image;
         let (w, h) = img.dimensions();
         let frame = Frame::new(&target.landmarks);
@@ -47,8 +53,14 @@ impl Forgery for LocalEdit {
         };
         let region = grow(&region(w, h, &pair, &frame), symmetric(rng, GROW) * d);
         let sigma = uniform(rng, SIGMA.0, SIGMA.1) * d;
-        let footprint = self.footprint(target).expect("local_edit has a footprint");
-        blend(img, &rendered, &feather(&region, sigma, 1.0, &footprint))
+        let footprint = self
+            .footprint(target)
+            .ok_or_else(|| Error::invalid("local_edit: no footprint"))?;
+        Ok(blend(
+            img,
+            &rendered,
+            &feather(&region, sigma, 1.0, &footprint),
+        ))
     }
 
     /// Both candidate regions: the footprint cannot know which one the rng will pick.

@@ -41,7 +41,12 @@ pub trait Forgery: Send + Sync {
         false
     }
     /// Deterministic for a given rng state; returns an image of the same size as `target.image`.
-    fn apply(&self, target: &Face, donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage;
+    fn apply(
+        &self,
+        target: &Face,
+        donor: Option<&Face>,
+        rng: &mut ChaCha8Rng,
+    ) -> crate::error::Result<RgbImage>;
     /// Pixels this method may change: Some(mask, 255 = may change) or None when the whole image may change.
     fn footprint(&self, target: &Face) -> Option<GrayImage>;
 }

@@ -11,6 +11,7 @@ use super::blend::{blend, feather, to_f32};
 use super::geometry::{affine_about, warp_clamped, Frame};
 use super::mask::{grow, hull_mask, transform};
 use super::{symmetric, uniform, Face, Forgery};
+use crate::error::{Error, Result};
 
 pub struct SelfBlend;
 
@@ -32,7 +33,12 @@ impl Forgery for SelfBlend {
         "self_blend"
     }
 
-    fn apply(&self, target: &Face, _donor: Option<&Face>, rng: &mut ChaCha8Rng) -> RgbImage {
+    fn apply(
+        &self,
+        target: &Face,
+        _donor: Option<&Face>,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<RgbImage> {
         let img = &target.image;
         let frame = Frame::new(&target.landmarks);
         let d = frame.iod;
@@ -65,8 +71,14 @@ impl Forgery for SelfBlend {
         } else {
             uniform(rng, 0.35, 1.0)
         };
-        let footprint = self.footprint(target).expect("self_blend has a footprint");
-        blend(img, &source, &feather(&region, sigma, strength, &footprint))
+        let footprint = self
+            .footprint(target)
+            .ok_or_else(|| Error::invalid("self_blend: no footprint"))?;
+        Ok(blend(
+            img,
+            &source,
+            &feather(&region, sigma, strength, &footprint),
+        ))
     }
 
     fn footprint(&self, target: &Face) -> Option<GrayImage> {
