@@ -147,8 +147,8 @@ fn crop_tensor(device: Device, crops: &[RgbImage], size: u32) -> Result<Option<T
 
 fn score_tensor(det: &Detector, x: &Tensor) -> Result<Vec<f64>> {
     let _guard = tch::no_grad_guard();
-    let s = crate::detector::score_batch(&det.model, x, det.config.data.eval_flip)
-        .to_device(Device::Cpu);
+    let s =
+        crate::score::score_batch(&det.model, x, det.config.data.eval_flip).to_device(Device::Cpu);
     Ok(Vec::<f32>::try_from(s.view([-1]))?
         .into_iter()
         .map(f64::from)

@@ -1,9 +1,9 @@
 use super::*;
 use crate::data::loader::OnError;
-use crate::detector::{score_records, ScoreOptions};
 use crate::did::{DidModel, Variant};
 use crate::face::{template, Detection};
 use crate::manifest::{Manifest, Record, Split};
+use crate::score::{score_records, ScoreOptions};
 use crate::train::checkpoint::CheckpointMeta;
 use crate::train::config::TrainConfig;
 use image::Rgb;

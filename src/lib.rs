@@ -24,6 +24,7 @@ pub mod face;
 pub mod heatmap;
 pub mod layers;
 pub mod report;
+pub mod score;
 pub mod serve;
 pub mod synth;
 pub mod train;

@@ -469,18 +469,18 @@ pub fn serve(
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::invalid(format!("starting the server runtime: {e}")))?;
+        .map_err(|e| Error::system("starting the server runtime", e))?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| Error::invalid(format!("cannot listen on {addr}: {e}")))?;
+            .map_err(|e| Error::system(format!("cannot listen on {addr}"), e))?;
         let local = listener
             .local_addr()
-            .map_err(|e| Error::invalid(format!("cannot listen on {addr}: {e}")))?;
+            .map_err(|e| Error::system(format!("cannot listen on {addr}"), e))?;
         on_ready(local);
         axum::serve(listener, router(engine, limits))
             .await
-            .map_err(|e| Error::invalid(format!("server stopped: {e}")))
+            .map_err(|e| Error::system("server stopped", e))
     })
 }
 

@@ -455,8 +455,8 @@ fn train_batch(
                 let target = src.image(real, cfg.size)?;
                 let fake = online::forge(method, &target, &donor, cfg.online.margin, &mut rng)
                     .map_err(|e| {
-                        Error::invalid(format!(
-                            "online {} forgery of {}: {e}",
+                        e.context(format!(
+                            "online {} forgery of {}",
                             method.name(),
                             src.samples[real].path.display()
                         ))

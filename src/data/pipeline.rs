@@ -61,7 +61,7 @@ impl<T: Send + 'static> Pipeline<T> {
                         item = i.checked_add(w as u64);
                     }
                 })
-                .map_err(|e| Error::invalid(format!("cannot start a data loader thread: {e}")))?;
+                .map_err(|e| Error::system("cannot start a data loader thread", e))?;
             pipeline.receivers.push(rx);
             pipeline.handles.push(handle);
         }

@@ -9,13 +9,14 @@ pub use setup::{
 };
 
 use crate::data::loader::OnError;
-use crate::detector::{self, Detector, ScoreOptions};
+use crate::detector::Detector;
 use crate::did::Variant;
 use crate::error::Result;
 use crate::interval;
 use crate::manifest::{Manifest, Record, Split};
 use crate::metrics::{self, LabelledMetrics, RocPoint, ScoreRecord};
 use crate::report::{self, roc, Comparison, ExperimentSummary, VariantResult, CHECKPOINT_RULE};
+use crate::score;
 use crate::synth::{self, SynthOptions};
 use crate::train::{self, TrainOptions};
 use std::collections::BTreeMap;
@@ -311,12 +312,12 @@ fn test_on(
     run_dir: &Path,
 ) -> Result<([LabelledMetrics; 2], Vec<ScoreRecord>)> {
     let recs: Vec<&Record> = set.split(Split::Test).collect();
-    let scored = detector::score_records(
+    let scored = score::score_records(
         &det.model,
         device,
         set,
         &recs,
-        &ScoreOptions::from_config(&det.config, OnError::Fail),
+        &det.config.score_options(OnError::Fail),
     )?;
     let stem = set
         .path

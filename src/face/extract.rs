@@ -55,7 +55,7 @@ pub fn faces_in_image(
     let img = read_rgb(path)?;
     let dets = mtcnn
         .detect(&img)
-        .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))?;
+        .map_err(|e| e.context(format!("{}: face detection", path.display())))?;
     let records = select(dets, which)
         .into_iter()
         .map(|(index, detection)| FaceRecord {

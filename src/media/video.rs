@@ -98,10 +98,10 @@ fn ffprobe(path: &Path, extra: &[&str], entries: &str) -> Result<Value> {
         )));
     }
     serde_json::from_slice(&out.stdout).map_err(|e| {
-        Error::invalid(format!(
-            "{}: ffprobe printed unreadable JSON: {e}",
-            path.display()
-        ))
+        Error::json(
+            format!("{}: ffprobe printed unreadable JSON", path.display()),
+            e,
+        )
     })
 }
 

@@ -112,7 +112,7 @@ pub fn list(root: &Path, opts: &ListOptions) -> Result<Listing> {
     for file in index_files(root, opts)? {
         let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
         let v: Value = serde_json::from_str(&text)
-            .map_err(|e| Error::invalid(format!("{}: bad JSON: {e}", file.display())))?;
+            .map_err(|e| Error::json(format!("{}: bad JSON", file.display()), e))?;
         for (dataset, labels) in object(&v, &file, "the index")? {
             for (label_name, splits) in object(labels, &file, dataset)? {
                 for (split_name, videos) in object(splits, &file, label_name)? {

@@ -67,7 +67,7 @@ pub fn read_labels(path: &Path) -> Result<BTreeMap<String, u8>> {
 fn read_metadata(path: &Path) -> Result<BTreeMap<String, Entry>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_str(text.trim_start_matches('\u{feff}'))
-        .map_err(|e| Error::invalid(format!("{}: not DFDC metadata: {e}", path.display())))
+        .map_err(|e| Error::json(format!("{}: not DFDC metadata", path.display()), e))
 }
 
 pub fn list(root: &Path, opts: &ListOptions) -> Result<Listing> {

@@ -95,7 +95,7 @@ fn check_options(out: &Path, root: &Path, opts: &PrepareOptions) -> Result<()> {
     if path.exists() {
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         let have: Value = serde_json::from_str(&text)
-            .map_err(|e| Error::invalid(format!("{}: bad JSON: {e}", path.display())))?;
+            .map_err(|e| Error::json(format!("{}: bad JSON", path.display()), e))?;
         if have != want {
             return Err(Error::invalid(format!(
                 "{}: this folder was prepared from another dataset or with other options \
@@ -126,7 +126,7 @@ pub fn prepare(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.jobs.max(1))
         .build()
-        .map_err(|e| Error::invalid(format!("cannot start {} worker threads: {e}", opts.jobs)))?;
+        .map_err(|e| Error::thread_pool(format!("cannot start {} worker threads", opts.jobs), e))?;
     let parts: Vec<Part> = pool.install(|| {
         listing
             .items

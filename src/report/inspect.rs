@@ -2,10 +2,11 @@
 //! scores, the features `C` and `C_bar` see, `C_bar`'s domain guesses, and for a few
 //! faces the attention maps `M_df` / `M_dom` (mean over channels).
 use crate::data::loader::{EvalLoader, EvalLoaderConfig, Sample, Skipped};
-use crate::detector::{Detector, ScoreOptions};
+use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Record};
 use crate::metrics::ScoreRecord;
+use crate::score::ScoreOptions;
 use image::GrayImage;
 use tch::{Device, Kind, Tensor};
 

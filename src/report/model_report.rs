@@ -6,10 +6,11 @@ use super::confusion::Confusion;
 use super::inspect::{self, Inspected};
 use super::roc;
 use super::tsne;
-use crate::detector::{Detector, ScoreOptions};
+use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Split, REAL_DOMAIN};
 use crate::metrics::{self, LabelledMetrics, Metrics};
+use crate::score::ScoreOptions;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -158,8 +159,7 @@ pub fn write(
         files,
         skipped: ins.skipped.len(),
     };
-    let json = serde_json::to_string_pretty(&report)
-        .map_err(|e| Error::invalid(format!("report JSON: {e}")))?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::json("report.json", e))?;
     crate::fsutil::write_atomic(&out("report.json"), json.as_bytes())?;
     crate::fsutil::write_atomic(&out("report.md"), markdown(&report).as_bytes())?;
     Ok(report)

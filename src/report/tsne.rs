@@ -67,7 +67,7 @@ pub fn embed(features: &[Vec<f32>], seed: u64, epochs: usize) -> Result<Vec<[f32
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
-        .map_err(|e| Error::invalid(format!("t-SNE thread pool: {e}")))?;
+        .map_err(|e| Error::thread_pool("t-SNE thread pool", e))?;
     Ok(pool.install(|| fit(&rows, start, epochs)))
 }
 

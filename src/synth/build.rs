@@ -409,8 +409,7 @@ pub fn build_with_progress(
 }
 
 fn write_summary(out: &Path, summary: &SynthSummary) -> Result<()> {
-    let json = serde_json::to_vec_pretty(summary)
-        .map_err(|e| Error::invalid(format!("synth.json: {e}")))?;
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::json("synth.json", e))?;
     write_atomic(&out.join("synth.json"), &json)
 }
 
@@ -446,7 +445,7 @@ impl Ctx<'_> {
         });
         let img = m
             .apply(&target, donor.as_ref(), &mut rng)
-            .map_err(|e| Error::invalid(format!("{} of {}: {e}", m.name(), p.identity)))?;
+            .map_err(|e| e.context(format!("{} of {}", m.name(), p.identity)))?;
         Ok((target, img))
     }
 }

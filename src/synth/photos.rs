@@ -43,7 +43,7 @@ struct FaceList {
 pub fn parse_face_list(json: &str) -> Result<BTreeMap<String, PhotoFaces>> {
     serde_json::from_str::<FaceList>(json)
         .map(|l| l.photos)
-        .map_err(|e| Error::invalid(format!("interim face list (mtcnn_faces.json): {e}")))
+        .map_err(|e| Error::json("interim face list (mtcnn_faces.json)", e))
 }
 
 /// A real face ready for alignment: its photo (shared by the photo's faces) and detection.
@@ -130,7 +130,7 @@ pub fn registry_faces_with(cache_root: &Path, mtcnn: &Mtcnn) -> Result<Vec<Sourc
 fn detect(mtcnn: &Mtcnn, img: &RgbImage, path: &Path) -> Result<Vec<Detection>> {
     mtcnn
         .detect(img)
-        .map_err(|e| Error::invalid(format!("{}: face detection: {e}", path.display())))
+        .map_err(|e| e.context(format!("{}: face detection", path.display())))
 }
 
 /// The largest kept face of each of [`VIDEO_FRAMES`] evenly spaced frames; a video is one

@@ -70,15 +70,15 @@ pub fn save(path: &Path, tensors: &[(String, Tensor)], meta: &CheckpointMeta) ->
         .map(|(n, dt, shape, bytes)| {
             TensorView::new(*dt, shape.clone(), bytes)
                 .map(|v| (n.clone(), v))
-                .map_err(|e| Error::invalid(format!("tensor {n}: {e}")))
+                .map_err(|e| Error::safetensors(format!("tensor {n}"), e))
         })
         .collect::<Result<_>>()?;
     let header = HashMap::from([(
         META_KEY.to_string(),
-        serde_json::to_string(meta).map_err(|e| Error::invalid(e.to_string()))?,
+        serde_json::to_string(meta).map_err(|e| Error::json("checkpoint metadata", e))?,
     )]);
     let bytes = safetensors::serialize(views, Some(header))
-        .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        .map_err(|e| Error::safetensors(path.display(), e))?;
     crate::fsutil::write_atomic(path, &bytes)
 }
 
@@ -96,15 +96,18 @@ pub fn load(path: &Path) -> Result<Checkpoint> {
             path.display()
         ))
     };
-    let (_, header) =
-        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| bad(e.to_string()))?;
+    let not_ours = || format!("{}: not a crossdf checkpoint", path.display());
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Error::safetensors(not_ours(), e))?;
     let meta_json = header
         .metadata()
         .as_ref()
         .and_then(|m| m.get(META_KEY))
         .ok_or_else(|| bad(format!("no `{META_KEY}` metadata")))?;
-    let meta: CheckpointMeta = serde_json::from_str(meta_json).map_err(|e| bad(e.to_string()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
+    let meta: CheckpointMeta =
+        serde_json::from_str(meta_json).map_err(|e| Error::json(not_ours(), e))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| Error::safetensors(not_ours(), e))?;
     let mut tensors = HashMap::new();
     for (name, view) in st.tensors() {
         let shape: Vec<i64> = view.shape().iter().map(|&d| d as i64).collect();

@@ -100,11 +100,24 @@ pub struct TrainConfig {
 }
 
 impl TrainConfig {
+    /// How this model's faces are scored: its input size and the data settings for scoring.
+    pub fn score_options(&self, on_error: OnError) -> crate::score::ScoreOptions {
+        crate::score::ScoreOptions {
+            size: self.model.size as u32,
+            batch: self.data.eval_batch,
+            workers: self.data.workers,
+            on_error,
+            flip: self.data.eval_flip,
+        }
+    }
+
     /// Reads a TOML file; absent fields keep their defaults, unknown ones are errors.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let cfg: TrainConfig = toml::from_str(&text)
-            .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        let cfg: TrainConfig = toml::from_str(&text).map_err(|source| Error::Toml {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(cfg)
     }
 

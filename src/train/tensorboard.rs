@@ -33,9 +33,8 @@ impl Board {
                 continue;
             };
             for line in text.lines() {
-                let v: Value = serde_json::from_str(line).map_err(|e| {
-                    Error::invalid(format!("{}: bad log line: {e}", path.display()))
-                })?;
+                let v: Value = serde_json::from_str(line)
+                    .map_err(|e| Error::json(format!("{}: bad log line", path.display()), e))?;
                 if is_epoch {
                     board.epoch(&v)?;
                 } else {

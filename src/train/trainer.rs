@@ -5,7 +5,6 @@ use super::config::TrainConfig;
 use super::optim::Adam;
 use super::schedule;
 use crate::data::loader::{OnError, Sample, TrainLoader};
-use crate::detector;
 use crate::did::{loss::did_loss, DidModel};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Record, Split};
@@ -254,12 +253,12 @@ pub fn train(
         if (step + 1) % cfg.schedule.steps_per_epoch == 0 || step + 1 == total {
             let val_metrics = match &val_set {
                 Some((m, recs)) => {
-                    let scored = detector::score_records(
+                    let scored = crate::score::score_records(
                         &model,
                         opts.device,
                         m,
                         recs,
-                        &detector::ScoreOptions::from_config(cfg, OnError::Fail),
+                        &cfg.score_options(OnError::Fail),
                     )?;
                     let m = crate::metrics::frame_and_video_points(
                         &scored.records,

@@ -1,7 +1,6 @@
 //! `crossdf eval`: frame- and video-level metrics of a checkpoint on a manifest split.
 use super::{ModelOnData, OnErrorArg};
 use anyhow::Context;
-use crossdf::detector;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -29,7 +28,7 @@ pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
         a.on.split
     );
     let opts = a.on.score_options(&det, a.on_error.into());
-    let scored = detector::score_records(&det.model, device, &manifest, &records, &opts)?;
+    let scored = crossdf::score::score_records(&det.model, device, &manifest, &records, &opts)?;
     for s in &scored.skipped {
         eprintln!("skipped {}: {}", s.path.display(), s.reason);
     }

@@ -75,8 +75,8 @@ impl ModelOnData {
         &self,
         det: &crossdf::detector::Detector,
         on_error: crossdf::data::loader::OnError,
-    ) -> crossdf::detector::ScoreOptions {
-        crossdf::detector::ScoreOptions {
+    ) -> crossdf::score::ScoreOptions {
+        crossdf::score::ScoreOptions {
             size: det.config.model.size as u32,
             batch: self.batch,
             workers: self.workers,
