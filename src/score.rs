@@ -26,15 +26,9 @@ pub struct Scored {
     pub skipped: Vec<Skipped>,
 }
 
-/// P(fake) for each sample, in order; unreadable files per `on_error`.
-pub fn score_samples(
-    model: &DidModel,
-    device: Device,
-    samples: Vec<Sample>,
-    opts: &ScoreOptions,
-) -> Result<(Vec<Option<f64>>, Vec<Skipped>)> {
-    let n = samples.len();
-    let loader = EvalLoader::new(
+/// Batches of `samples` as these options score them.
+pub fn loader(samples: Vec<Sample>, opts: &ScoreOptions) -> Result<EvalLoader> {
+    EvalLoader::new(
         samples,
         &EvalLoaderConfig {
             size: opts.size,
@@ -43,7 +37,30 @@ pub fn score_samples(
             prefetch: 2,
             on_error: opts.on_error,
         },
-    )?;
+    )
+}
+
+/// The samples of manifest records; domains do not matter when scoring.
+pub fn record_samples(manifest: &Manifest, records: &[&Record]) -> Vec<Sample> {
+    records
+        .iter()
+        .map(|r| Sample {
+            path: manifest.resolve(r),
+            label: r.label,
+            domain: 0,
+        })
+        .collect()
+}
+
+/// P(fake) for each sample, in order; unreadable files per `on_error`.
+pub fn score_samples(
+    model: &DidModel,
+    device: Device,
+    samples: Vec<Sample>,
+    opts: &ScoreOptions,
+) -> Result<(Vec<Option<f64>>, Vec<Skipped>)> {
+    let n = samples.len();
+    let loader = loader(samples, opts)?;
     let _guard = tch::no_grad_guard();
     let mut scores = vec![None; n];
     let mut skipped = Vec::new();
@@ -81,14 +98,7 @@ pub fn score_records(
     records: &[&Record],
     opts: &ScoreOptions,
 ) -> Result<Scored> {
-    let samples = records
-        .iter()
-        .map(|r| Sample {
-            path: manifest.resolve(r),
-            label: r.label,
-            domain: 0,
-        })
-        .collect();
+    let samples = record_samples(manifest, records);
     let (scores, skipped) = score_samples(model, device, samples, opts)?;
     let records = records
         .iter()

@@ -1,7 +1,7 @@
 //! One pass of a trained model over a manifest split that keeps what the report plots:
 //! scores, the features `C` and `C_bar` see, `C_bar`'s domain guesses, and for a few
 //! faces the attention maps `M_df` / `M_dom` (mean over channels).
-use crate::data::loader::{EvalLoader, EvalLoaderConfig, Sample, Skipped};
+use crate::data::loader::Skipped;
 use crate::detector::Detector;
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Record};
@@ -37,30 +37,6 @@ pub struct FaceMaps {
     pub m_dom: Option<Vec<f32>>,
 }
 
-fn loader(samples: Vec<Sample>, opts: &ScoreOptions) -> Result<EvalLoader> {
-    EvalLoader::new(
-        samples,
-        &EvalLoaderConfig {
-            size: opts.size,
-            batch: opts.batch,
-            workers: opts.workers,
-            prefetch: 2,
-            on_error: opts.on_error,
-        },
-    )
-}
-
-fn samples(manifest: &Manifest, records: &[&Record]) -> Vec<Sample> {
-    records
-        .iter()
-        .map(|r| Sample {
-            path: manifest.resolve(r),
-            label: r.label,
-            domain: 0,
-        })
-        .collect()
-}
-
 fn rows(t: &Tensor) -> Result<Vec<Vec<f32>>> {
     let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
     let (n, c) = (t.size()[0] as usize, t.size()[1] as usize);
@@ -82,7 +58,7 @@ pub fn inspect(
     let _guard = tch::no_grad_guard();
     let mut by_index: Vec<Option<Row>> = vec![None; records.len()];
     let mut skipped = Vec::new();
-    for chunk in loader(samples(manifest, records), opts)? {
+    for chunk in crate::score::loader(crate::score::record_samples(manifest, records), opts)? {
         let chunk = chunk?;
         skipped.extend(chunk.skipped);
         if chunk.batch.indices.is_empty() {
@@ -201,7 +177,7 @@ pub fn attention_maps(
 ) -> Result<Vec<FaceMaps>> {
     let _guard = tch::no_grad_guard();
     let mut out = Vec::new();
-    for chunk in loader(samples(manifest, records), opts)? {
+    for chunk in crate::score::loader(crate::score::record_samples(manifest, records), opts)? {
         let chunk = chunk?;
         if chunk.batch.indices.is_empty() {
             continue;
