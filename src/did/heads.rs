@@ -10,6 +10,15 @@ fn gap(x: &Tensor) -> Tensor {
     x.mean_dim([2, 3].as_slice(), false, x.kind())
 }
 
+/// What `C` gives for a batch.
+#[derive(Debug)]
+pub struct ClassifierOutput {
+    /// GAP of its input, [N, c]: what t-SNE plots show.
+    pub pooled: Tensor,
+    /// Real/fake logit, [N].
+    pub logit: Tensor,
+}
+
 #[derive(Debug)]
 pub struct Classifier {
     fc1: nn::Linear,
@@ -26,8 +35,7 @@ impl Classifier {
         }
     }
 
-    /// Pooled features [N, c] (what t-SNE plots show) and the logit [N].
-    pub fn forward_t(&self, x: &Tensor, train: bool) -> (Tensor, Tensor) {
+    pub fn forward_t(&self, x: &Tensor, train: bool) -> ClassifierOutput {
         let pooled = gap(x);
         let logit = self
             .fc1
@@ -36,7 +44,7 @@ impl Classifier {
             .dropout(self.dropout, train)
             .apply(&self.fc2)
             .squeeze_dim(1);
-        (pooled, logit)
+        ClassifierOutput { pooled, logit }
     }
 }
 

@@ -73,8 +73,7 @@ impl MiEstimator {
 
     /// `T` on joint pairs `(I_df[i], I_os[i])` and on marginal pairs
     /// `(I_df[i], I_os[(i+1) mod B])`, both inputs passed through the GRL with `beta`.
-    /// Returns (t_joint, t_marg), each [B].
-    pub fn forward(&self, i_df: &Tensor, i_os: &Tensor, beta: f64) -> (Tensor, Tensor) {
+    pub fn forward(&self, i_df: &Tensor, i_os: &Tensor, beta: f64) -> TOutput {
         let a = grad_reverse(i_df, beta);
         let b = grad_reverse(i_os, beta);
         let b_marg = b.roll([-1], [0]);
@@ -84,8 +83,20 @@ impl MiEstimator {
         );
         let t = self.t(&x);
         let n = i_df.size()[0];
-        (t.narrow(0, 0, n), t.narrow(0, n, n))
+        TOutput {
+            joint: t.narrow(0, 0, n),
+            marginal: t.narrow(0, n, n),
+        }
     }
+}
+
+/// `T`'s scores of a batch, [B] each.
+#[derive(Debug)]
+pub struct TOutput {
+    /// On joint pairs `(I_df[i], I_os[i])`.
+    pub joint: Tensor,
+    /// On marginal pairs `(I_df[i], I_os[(i+1) mod B])`.
+    pub marginal: Tensor,
 }
 
 /// JSD bound: `mean_joint(-softplus(-T)) - mean_marg(softplus(T))`.
@@ -113,15 +124,21 @@ mod tests {
         let opts = (Kind::Float, Device::Cpu);
         let i_df = Tensor::randn([3, 4, 2, 2], opts).set_requires_grad(true);
         let i_os = Tensor::randn([3, 4, 2, 2], opts);
-        let (tj, tm) = t.forward(&i_df, &i_os, 0.5);
+        let TOutput {
+            joint: tj,
+            marginal: tm,
+        } = t.forward(&i_df, &i_os, 0.5);
         assert_eq!(tj.size(), vec![3]);
         // Marginal pair 0 is (I_df[0], I_os[1]): the joint score of a batch whose I_os is rolled.
-        let (tj_rolled, _) = t.forward(&i_df, &i_os.roll([-1], [0]), 0.5);
+        let tj_rolled = t.forward(&i_df, &i_os.roll([-1], [0]), 0.5).joint;
         assert!(tm.allclose(&tj_rolled, 1e-5, 1e-6, false));
         // The gradient reaching I_df is -beta times the one without the GRL.
         let bound = jsd_bound(&tj, &tm);
         let g_rev = tch::Tensor::run_backward(&[&bound], &[&i_df], true, false)[0].shallow_clone();
-        let (tj0, tm0) = t.forward(&i_df, &i_os, -1.0); // -beta = 1: plain gradient
+        let TOutput {
+            joint: tj0,
+            marginal: tm0,
+        } = t.forward(&i_df, &i_os, -1.0); // -beta = 1: plain gradient
         let g_plain = tch::Tensor::run_backward(&[&jsd_bound(&tj0, &tm0)], &[&i_df], false, false)
             [0]
         .shallow_clone();
@@ -134,7 +151,10 @@ mod tests {
             let vs = nn::VarStore::new(Device::Cpu);
             let t = MiEstimator::new(&vs.root(), 1280, arch);
             let x = Tensor::randn([2, 1280, 4, 4], (Kind::Float, Device::Cpu));
-            let (j, m) = t.forward(&x, &x, 0.5);
+            let TOutput {
+                joint: j,
+                marginal: m,
+            } = t.forward(&x, &x, 0.5);
             assert_eq!((j.size(), m.size()), (vec![2], vec![2]));
             let names: Vec<String> = vs.variables().into_keys().collect();
             assert_eq!(names.iter().filter(|n| n.ends_with(".weight")).count(), 4);

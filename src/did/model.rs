@@ -180,10 +180,10 @@ impl DidModel {
     fn forward_parts(&self, x_gray: &Tensor, train: bool, beta: Option<f64>) -> DidOutput {
         let i_x = self.i_x(x_gray, train);
         let Some(a_df) = &self.a_df else {
-            let (pooled, logit) = self.c.forward_t(&i_x, train);
+            let c = self.c.forward_t(&i_x, train);
             return DidOutput {
-                logit,
-                pooled,
+                logit: c.logit,
+                pooled: c.pooled,
                 m_df: None,
                 m_dom: None,
                 domain_logits: None,
@@ -195,7 +195,7 @@ impl DidModel {
         let m_df = a_df.forward(&i_x);
         let i_df = &m_df * &i_x;
         let i_os = (1.0 - &m_df) * &i_x;
-        let (pooled, logit) = self.c.forward_t(&i_df, train);
+        let c = self.c.forward_t(&i_df, train);
         let (m_dom, domain_logits, dom_pooled) = match (&self.a_dom, &self.c_bar) {
             (Some(a_dom), Some(c_bar)) => {
                 let m_dom = a_dom.forward(&i_os);
@@ -207,14 +207,14 @@ impl DidModel {
         };
         let (t_joint, t_marg) = match (&self.t, beta) {
             (Some(t), Some(beta)) => {
-                let (j, m) = t.forward(&i_df, &i_os, beta);
-                (Some(j), Some(m))
+                let o = t.forward(&i_df, &i_os, beta);
+                (Some(o.joint), Some(o.marginal))
             }
             _ => (None, None),
         };
         DidOutput {
-            logit,
-            pooled,
+            logit: c.logit,
+            pooled: c.pooled,
             m_df: Some(m_df),
             m_dom,
             domain_logits,
@@ -224,14 +224,13 @@ impl DidModel {
         }
     }
 
-    /// Test-time score P(fake) [N]: only `G`, `A_df` and `C` run.
     /// The deepfake logit from `I_X`: `C(A_df(I_X) * I_X)` in eval mode (`C(I_X)` for bce).
     fn logit_from_i_x(&self, i_x: &Tensor) -> Tensor {
         let feats = match &self.a_df {
             Some(a_df) => a_df.forward(i_x) * i_x,
             None => i_x.shallow_clone(),
         };
-        self.c.forward_t(&feats, false).1
+        self.c.forward_t(&feats, false).logit
     }
 
     /// Grad-CAM of the deepfake logit on `I_X` (the backbone's last map), as the paper's
@@ -249,6 +248,7 @@ impl DidModel {
         })
     }
 
+    /// Test-time score P(fake) [N]: only `G`, `A_df` and `C` run.
     pub fn score(&self, x_gray: &Tensor) -> Tensor {
         self.logit_from_i_x(&self.i_x(x_gray, false)).sigmoid()
     }
