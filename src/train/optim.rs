@@ -116,19 +116,26 @@ impl Adam {
             if !g.defined() {
                 continue;
             }
+            // In place where libtorch allows, as PyTorch's own Adam does on the CPU: three
+            // temporaries per parameter instead of eleven, which on a ResNet-50 is ~1 GB of
+            // memory traffic less per step.
             let g = if p.weight_decay != 0.0 {
                 &g + &p.var * p.weight_decay
             } else {
                 g
             };
-            let _ = p.m.g_mul_scalar_(c.beta1);
-            let _ = p.m.g_add_(&(&g * (1.0 - c.beta1)));
-            let _ = p.v.g_mul_scalar_(c.beta2);
-            let _ = p.v.g_add_(&(g.square() * (1.0 - c.beta2)));
+            let _ = p.m.lerp_(&g, 1.0 - c.beta1);
+            let _ = p.v.lerp_(&g.square(), 1.0 - c.beta2);
             let lr = if p.head { lr_heads } else { lr_backbone };
-            let denom = (&p.v / bc2).sqrt() + c.eps;
-            let update = (&p.m / bc1) / denom * lr;
-            let _ = p.var.g_sub_(&update);
+            if lr == 0.0 {
+                continue; // (a warm-up's first step) nothing moves, and -lr may not divide
+            }
+            // var -= lr / bc1 * m / (sqrt(v / bc2) + eps), with the factor folded into denom.
+            let mut denom = p.v.sqrt();
+            let _ = denom.g_div_scalar_(bc2.sqrt());
+            let _ = denom.g_add_scalar_(c.eps);
+            let _ = denom.g_div_scalar_(-lr / bc1);
+            let _ = p.var.addcdiv_(&p.m, &denom);
         }
     }
 
