@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: media -> faces -> manifest -> loader -> model -> scores -> metrics -> reports.
 
+pub mod alloc;
 pub mod assets;
 pub mod data;
 pub mod error;

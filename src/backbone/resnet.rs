@@ -105,15 +105,18 @@ impl Residual {
             Some((c, b)) => x.apply(c).apply_t(b, train),
             None => x.shallow_clone(),
         };
+        // ReLU and the residual sum in place, as torchvision: they act on BatchNorm outputs,
+        // which BatchNorm's backward does not read, and ReLU's backward reads only its output.
         let last = self.convs.len() - 1;
         let mut y = x.shallow_clone();
         for (i, (c, b)) in self.convs.iter().enumerate() {
             y = y.apply(c).apply_t(b, train);
             if i != last {
-                y = y.relu();
+                y = y.relu_();
             }
         }
-        (y + shortcut).relu()
+        let _ = y.g_add_(&shortcut);
+        y.relu_()
     }
 }
 
@@ -173,7 +176,7 @@ impl ResNet {
         let mut y = x
             .apply(&self.conv1)
             .apply_t(&self.bn1, train)
-            .relu()
+            .relu_()
             .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
         for stage in &self.stages {
             for block in stage {

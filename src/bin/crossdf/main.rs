@@ -61,6 +61,7 @@ enum Command {
 const EXIT_ERROR: u8 = 2;
 
 fn main() -> ExitCode {
+    crossdf::alloc::tune_for_tensors();
     let cli = Cli::parse();
     let device = cli.device;
     let result: anyhow::Result<()> = match cli.command {
