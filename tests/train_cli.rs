@@ -140,19 +140,41 @@ fn epoch_lines(out: &Path) -> Vec<String> {
 
 #[test]
 fn killed_training_resumes_from_last_checkpoint_and_matches_an_unbroken_run() {
+    kill_and_resume(&[]);
+}
+
+/// Pseudo-domains too: their centroids travel in the checkpoint, and each epoch says how
+/// they line up with the two methods the generated fakes come from.
+#[test]
+fn killed_training_on_pseudo_domains_resumes_exactly() {
+    let epochs = kill_and_resume(&["--domains", "cluster:2"]);
+    let p = &epochs[1]["pseudo_domains"];
+    assert_eq!(p["k"], 2, "{p}");
+    assert_eq!(p["confusion"].as_array().unwrap().len(), 2, "{p}");
+    assert!(
+        p["adjusted_rand_index"].as_f64().unwrap().is_finite(),
+        "{p}"
+    );
+}
+
+/// Kills a run at its first checkpoint, resumes it and checks it ends as an unbroken run
+/// with the same flags; returns the epochs' log.
+fn kill_and_resume(extra: &[&str]) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
     let m = common::write_dataset(dir.path(), 8, 32);
     let (epochs, steps) = (6, 12);
+    let args = |out: &Path| {
+        let mut a = train_args(&m, out, epochs, steps);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
     let unbroken = dir.path().join("unbroken");
-    let o = crossdf()
-        .args(train_args(&m, &unbroken, epochs, steps))
-        .output()
-        .unwrap();
+    let o = crossdf().args(args(&unbroken)).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let out = dir.path().join("run");
     let mut child = crossdf()
-        .args(train_args(&m, &out, epochs, steps))
+        .args(args(&out))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -176,9 +198,9 @@ fn killed_training_resumes_from_last_checkpoint_and_matches_an_unbroken_run() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
-    let mut args = train_args(&m, &out, epochs, steps);
-    args.push("--resume".into());
-    let o = crossdf().args(args).output().unwrap();
+    let mut resumed = args(&out);
+    resumed.push("--resume".into());
+    let o = crossdf().args(resumed).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let steps_logged: Vec<u64> = epochs_log(&out)
         .iter()
@@ -194,6 +216,7 @@ fn killed_training_resumes_from_last_checkpoint_and_matches_an_unbroken_run() {
         weights(&out) == weights(&unbroken),
         "best checkpoints differ"
     );
+    epochs_log(&out)
 }
 
 #[test]

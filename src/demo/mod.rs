@@ -18,6 +18,7 @@ use crate::metrics::{self, LabelledMetrics, RocPoint, ScoreRecord};
 use crate::report::{self, roc, Comparison, ExperimentSummary, VariantResult, CHECKPOINT_RULE};
 use crate::score;
 use crate::synth::{self, SynthOptions};
+use crate::train::pseudo::Domains;
 use crate::train::{self, TrainOptions};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -68,10 +69,12 @@ pub struct RunSpec {
     pub variant: Variant,
     pub seed: u64,
     pub alpha: Option<f64>,
+    /// C_bar's labels: the methods, or pseudo-domains (`did cluster`).
+    pub domains: Domains,
 }
 
-/// did and bce under every seed, then (with `ablations`) no-dom, no-mi and the alpha sweep
-/// under the first seed.
+/// did and bce under every seed, then (with `ablations`) did on pseudo-domains under every
+/// seed (it is compared with did), and no-dom, no-mi and the alpha sweep under the first.
 pub fn run_specs(opts: &DemoOptions) -> Vec<RunSpec> {
     let spec = |variant: Variant, seed, alpha: Option<f64>| RunSpec {
         label: match alpha {
@@ -81,10 +84,18 @@ pub fn run_specs(opts: &DemoOptions) -> Vec<RunSpec> {
         variant,
         seed,
         alpha,
+        domains: Domains::Labels,
     };
     let mut out = Vec::new();
     for v in [Variant::Did, Variant::Bce] {
         out.extend(opts.seeds.iter().map(|&s| spec(v, s, None)));
+    }
+    if opts.ablations {
+        out.extend(opts.seeds.iter().map(|&s| RunSpec {
+            label: "did cluster".into(),
+            domains: Domains::Cluster(None),
+            ..spec(Variant::Did, s, None)
+        }));
     }
     if let (true, Some(&s)) = (opts.ablations, opts.seeds.first()) {
         out.push(spec(Variant::NoDom, s, None));
@@ -139,6 +150,7 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
         if let Some(a) = spec.alpha {
             cfg.loss.alpha = a;
         }
+        cfg.domains = spec.domains;
         let name = format!("{}-seed{}", spec.label.replace([' ', '='], "-"), spec.seed);
         let run_dir = opts.out.join("runs").join(name);
         log(&format!(
@@ -192,8 +204,7 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
         results.push(VariantResult {
             variant: spec.label.clone(),
             seed: spec.seed,
-            config: serde_json::to_value(&cfg)
-                .map_err(|e| crate::Error::invalid(format!("config: {e}")))?,
+            config: serde_json::to_value(&cfg).map_err(|e| crate::Error::json("config", e))?,
             best_epoch: det.meta.epoch,
             best_val_auc: summary.best_val_auc,
             intra,
@@ -209,7 +220,7 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
     wall.insert("total".to_string(), start.elapsed().as_secs_f64());
 
     let mut comparisons = Vec::new();
-    for other in ["bce", "no-dom", "no-mi"] {
+    for other in ["bce", "did cluster", "no-dom", "no-mi"] {
         for (k, set) in ["intra", "cross"].into_iter().enumerate() {
             if let Some(c) = compare(&scores, "did", other, k, set) {
                 comparisons.push(c);
@@ -381,9 +392,15 @@ mod tests {
         assert_eq!(labels(&o)[3], ("bce".to_string(), 0));
         o.ablations = true;
         let l = labels(&o);
-        assert_eq!(l.len(), 12);
+        assert_eq!(l.len(), 15);
         assert!(l.contains(&("no-mi".to_string(), 0)));
         assert!(l.contains(&("did alpha=0.25".to_string(), 0)));
-        assert_eq!(run_specs(&o)[8].alpha, Some(0.0));
+        assert_eq!(run_specs(&o)[11].alpha, Some(0.0));
+        let cluster: Vec<_> = run_specs(&o)
+            .into_iter()
+            .filter(|s| s.domains == Domains::Cluster(None))
+            .map(|s| (s.label, s.seed))
+            .collect();
+        assert_eq!(cluster, [0, 1, 2].map(|s| ("did cluster".to_string(), s)));
     }
 }

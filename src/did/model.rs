@@ -104,6 +104,8 @@ pub struct DidOutput {
     pub domain_logits: Option<Tensor>,
     /// GAP of I_dom [N, c], for domain t-SNE.
     pub dom_pooled: Option<Tensor>,
+    /// GAP of I_os [N, c] (models with C_bar), what pseudo-domains cluster.
+    pub os_pooled: Option<Tensor>,
     pub t_joint: Option<Tensor>,
     pub t_marg: Option<Tensor>,
 }
@@ -188,6 +190,7 @@ impl DidModel {
                 m_dom: None,
                 domain_logits: None,
                 dom_pooled: None,
+                os_pooled: None,
                 t_joint: None,
                 t_marg: None,
             };
@@ -196,14 +199,20 @@ impl DidModel {
         let i_df = &m_df * &i_x;
         let i_os = (1.0 - &m_df) * &i_x;
         let c = self.c.forward_t(&i_df, train);
-        let (m_dom, domain_logits, dom_pooled) = match (&self.a_dom, &self.c_bar) {
+        let (m_dom, domain_logits, dom_pooled, os_pooled) = match (&self.a_dom, &self.c_bar) {
             (Some(a_dom), Some(c_bar)) => {
                 let m_dom = a_dom.forward(&i_os);
                 let i_dom = &m_dom * &i_os;
-                let dom_pooled = i_dom.mean_dim([2, 3].as_slice(), false, i_dom.kind());
-                (Some(m_dom), Some(c_bar.forward(&i_dom)), Some(dom_pooled))
+                let gap = |t: &Tensor| t.mean_dim([2, 3].as_slice(), false, t.kind());
+                let (dom_pooled, os_pooled) = (gap(&i_dom), gap(&i_os));
+                (
+                    Some(m_dom),
+                    Some(c_bar.forward(&i_dom)),
+                    Some(dom_pooled),
+                    Some(os_pooled),
+                )
             }
-            _ => (None, None, None),
+            _ => (None, None, None, None),
         };
         let (t_joint, t_marg) = match (&self.t, beta) {
             (Some(t), Some(beta)) => {
@@ -219,6 +228,7 @@ impl DidModel {
             m_dom,
             domain_logits,
             dom_pooled,
+            os_pooled,
             t_joint,
             t_marg,
         }

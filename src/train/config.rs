@@ -92,6 +92,8 @@ pub struct TrainConfig {
     /// it `G` starts from random weights. A resumed run takes its weights from the checkpoint.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weights: Option<std::path::PathBuf>,
+    /// Where `C_bar`'s domain labels come from ([`super::pseudo`]).
+    pub domains: super::pseudo::Domains,
     pub model: ModelConfig,
     pub loss: LossConfig,
     pub optim: OptimConfig,
@@ -144,6 +146,20 @@ impl TrainConfig {
                 "AUC loss needs 0 < gamma <= 1 and p > 1 (got gamma {}, p {})",
                 self.loss.gamma, self.loss.p
             ));
+        }
+        use super::pseudo::Domains;
+        match (self.domains, self.model.variant.has_dom()) {
+            (Domains::Cluster(_), false) => return bad(format!(
+                "domains {}: variant {} has no C_bar to learn pseudo-domains (use did or no-mi)",
+                self.domains, self.model.variant
+            )),
+            (Domains::None, true) => {
+                return bad(format!(
+                    "domains none: variant {} trains C_bar on domain labels (use no-dom or bce)",
+                    self.model.variant
+                ))
+            }
+            _ => {}
         }
         self.data.online.resolve()?;
         self.data.augment.validate()

@@ -7,6 +7,7 @@ use super::TrainConfig;
 const DOCS: &[(&str, &str)] = &[
     ("seed", "Seed of weights, batch order, augmentation and online forgeries."),
     ("weights", "Initial backbone weights: a registry name (`crossdf weights list`) or a .pth / .safetensors state dict in the backbone's reference names. Without it G starts from random weights."),
+    ("domains", "Domain labels of C_bar: labels (the forgery methods, the paper) | cluster (pseudo-domains found by k-means on GAP(I_os), K by silhouette) | cluster:K | none (no domain labels: trains as no-dom)."),
     ("model.backbone", "G: resnet18 | resnet50 (paper) | efficientnet-v2-s|m|l | efficientnet-lite0|1|2 | mobilenet-v2."),
     ("model.variant", "did (the paper's method) | no-dom (no A_dom, C_bar) | no-mi (no T) | bce (G + C only)."),
     ("model.size", "Side of the square gray input face, in pixels (paper: 224)."),

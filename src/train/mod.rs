@@ -3,6 +3,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod config_doc;
 pub mod optim;
+pub mod pseudo;
 pub mod schedule;
 pub mod tensorboard;
 pub mod trainer;

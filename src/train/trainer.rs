@@ -112,6 +112,19 @@ pub fn train(
     }
     let domains = domain_map(&train_recs, cfg);
     let train_samples = samples(train, &train_recs, &domains, cfg);
+    // C_bar's domains: the methods, or pseudo-domains found while training.
+    let mut pseudo = match cfg.domains {
+        super::pseudo::Domains::Cluster(k) => Some(super::pseudo::Pseudo::new(
+            k,
+            cfg.seed,
+            cfg.schedule.steps_per_epoch,
+        )),
+        _ => None,
+    };
+    let model_domains = match pseudo {
+        Some(_) => super::pseudo::names(),
+        None => domains.clone(),
+    };
     let val_set = val.map(|m| (m, m.split(Split::Val).collect::<Vec<_>>()));
     if let Some((m, recs)) = &val_set {
         if recs.is_empty() {
@@ -124,7 +137,7 @@ pub fn train(
 
     let mut vs = nn::VarStore::new(opts.device);
     tch::manual_seed(cfg.seed as i64);
-    let model = DidModel::new(&vs.root(), &cfg.model, domains.len() as i64)?;
+    let model = DidModel::new(&vs.root(), &cfg.model, model_domains.len() as i64)?;
     if cfg.model.freeze_backbone {
         for (name, var) in vs.variables() {
             if name.starts_with("backbone.") {
@@ -146,16 +159,19 @@ pub fn train(
     }
     if resume {
         let ck = checkpoint::load(&run.last())?;
-        if ck.meta.domains != domains {
+        if ck.meta.domains != model_domains {
             return Err(Error::invalid(format!(
                 "cannot resume {}: its domains {:?} differ from this training split's {:?}",
                 run.last().display(),
                 ck.meta.domains,
-                domains
+                model_domains
             )));
         }
         checkpoint::restore_vars(&vs, &ck.tensors, &run.last())?;
         opt.load_state(&ck.tensors, ck.meta.step)?;
+        if let Some(p) = &mut pseudo {
+            p.load(&ck.tensors)?;
+        }
         start_step = ck.meta.step as usize;
         best_val_auc = ck.meta.best_val_auc;
         truncate_log(&run.log(), start_step)?;
@@ -218,12 +234,18 @@ pub fn train(
         let lrs = (opt.lr_backbone(), opt.lr_heads());
         let images = batch.images.to_device(opts.device);
         let labels = batch.labels.to_device(opts.device);
-        let doms = batch.domains.to_device(opts.device);
         let out = model.forward_t(&images, true, beta);
+        let doms = match (&mut pseudo, &out.os_pooled) {
+            (Some(p), Some(f)) => p.batch_domains(&batch.labels, &batch.domains, f)?,
+            _ => batch.domains.to_device(opts.device),
+        };
         let terms = did_loss(&out, &labels, &doms, cfg.model.variant, &cfg.loss);
         opt.zero_grad();
         terms.total.backward();
         opt.step();
+        if let Some(p) = &mut pseudo {
+            p.after_step(step + 1)?;
+        }
         let named = terms.named();
         if named.iter().any(|(_, v)| !v.is_finite()) {
             return Err(Error::invalid(format!(
@@ -281,7 +303,7 @@ pub fn train(
             }
             let meta = CheckpointMeta {
                 config: serde_json::to_value(cfg).expect("config serialises"),
-                domains: domains.clone(),
+                domains: model_domains.clone(),
                 step: (step + 1) as i64,
                 epoch: epoch + 1,
                 val: val_metrics
@@ -296,11 +318,23 @@ pub fn train(
             }
             let mut with_opt = weights;
             with_opt.extend(opt.state());
+            let pseudo_log = match &mut pseudo {
+                Some(p) => {
+                    let summary = p.end_epoch(&domains)?;
+                    with_opt.extend(p.state());
+                    bar.println(format!("         pseudo-domains vs methods: {summary}"));
+                    Some(summary)
+                }
+                None => None,
+            };
             checkpoint::save(&run.last(), &with_opt, &meta)?;
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "step": step + 1, "epoch": epoch + 1, "val": meta.val, "best_val_auc": best_val_auc,
                 "saved_best": improved, "unreadable_left_out": loader.skipped().len(),
             });
+            if let Some(p) = pseudo_log {
+                line["pseudo_domains"] = p;
+            }
             append_line(&run.epochs(), &line)?;
             board.epoch(&line)?;
             if let Some(m) = val_metrics {

@@ -32,6 +32,10 @@ pub struct Args {
     /// did | no-dom | no-mi | bce
     #[arg(long)]
     variant: Option<Variant>,
+    /// Domain labels of C_bar: labels (forgery methods) | cluster | cluster:K (pseudo-domains
+    /// from k-means, for fakes without method labels) | none (trains as no-dom)
+    #[arg(long)]
+    domains: Option<crossdf::train::pseudo::Domains>,
     /// resnet18 | resnet50 | efficientnet-v2-{s,m,l} | efficientnet-lite{0,1,2} | mobilenet-v2
     /// (and the small test variants resnet-tiny, efficientnet-v2-tiny, efficientnet-lite-tiny,
     /// mobilenet-v2-tiny)
@@ -93,6 +97,16 @@ pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
         };
     }
     set!(cfg.model.variant, a.variant);
+    if let Some(d) = a.domains {
+        cfg.domains = d;
+        // No domain labels means no C_bar: did becomes no-dom, no-mi becomes bce.
+        if d == crossdf::train::pseudo::Domains::None {
+            cfg.model.variant = match cfg.model.variant {
+                Variant::NoMi | Variant::Bce => Variant::Bce,
+                _ => Variant::NoDom,
+            };
+        }
+    }
     set!(cfg.data.on_error, a.on_error.map(Into::into));
     set!(cfg.model.backbone, a.backbone);
     set!(cfg.model.size, a.size);
