@@ -214,7 +214,8 @@ def compare(a):
     py = [sys.executable, os.path.abspath(__file__), "pipeline", "--model", a.model,
           "--frames", str(a.frames), "--threads", str(a.threads)]
     walls = {(s, n): [] for s in ("crossdf", "python") for n in (1, 2)}
-    foreign, last, inproc = 0.0, {}, []
+    foreign = {k: [] for k in walls}
+    last, inproc = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "crossdf.jsonl")
         # One video, then the same video twice in one process: the difference is one video's
@@ -235,7 +236,7 @@ def compare(a):
                         if n == 2:  # its own clocks, a check on the difference
                             inproc.append(lines)
                     walls[side, n].append(w)
-                    foreign += f
+                    foreign[side, n].append(f)
                     last[side] = [x for x in lines if "path" in x][-1]
     print(f"{a.video}: {a.frames} evenly spaced frames, {a.threads} threads, "
           f"model {a.model}, best of {a.repeat} round(s)")
@@ -252,15 +253,17 @@ def compare(a):
     print(f"{'ratio':8} {'':6} {'':5} {'':7} {fps['crossdf'][0] / fps['python'][0]:7.2f}x "
           f"{'':7} {fps['crossdf'][1] / fps['python'][1]:7.2f}x  (crossdf over Python)")
     for side in ("crossdf", "python"):
-        print(f"{side} wall s per round, 1 video / 2 videos: "
-              + ", ".join(f"{x:.2f}/{y:.2f}" for x, y in zip(walls[side, 1], walls[side, 2])))
+        print(f"{side} per round, wall s for 1 video / 2 videos [other processes' CPU s]: "
+              + ", ".join(f"{w1:.2f}/{w2:.2f} [{f1:.1f}/{f2:.1f}]" for w1, w2, f1, f2 in
+                          zip(walls[side, 1], walls[side, 2], foreign[side, 1],
+                              foreign[side, 2])))
     best = min(inproc, key=lambda ls: ls[-1]["seconds"])
     print(f"python in-process (best round): import {best[0]['import_s']:.2f} s, MTCNN + DID "
           f"load {best[0]['load_s']:.2f} s, video {best[1]['seconds']:.2f} s first, "
           f"{best[2]['seconds']:.2f} s second")
-    total = sum(sum(w) for w in walls.values())
-    print(f"other processes: {foreign:.1f} CPU s over {total:.0f} s of timing"
-          + ("  (busy machine: figures skewed)" if foreign > 0.05 * total else ""))
+    total, other = sum(sum(w) for w in walls.values()), sum(sum(f) for f in foreign.values())
+    print(f"other processes: {other:.1f} CPU s over {total:.0f} s of timing"
+          + ("  (busy machine: figures skewed)" if other > 0.05 * total else ""))
     c, p = last["crossdf"], last["python"]
     cf = {x["frame"]: x["score"] for x in c["per_frame"]}
     pf = {x["frame"]: x["score"] for x in p["per_frame"]}
