@@ -213,17 +213,19 @@ def compare(a):
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))  # libtorch's intra-op threads
     py = [sys.executable, os.path.abspath(__file__), "pipeline", "--model", a.model,
           "--frames", str(a.frames), "--threads", str(a.threads)]
-    walls = {(s, n): [] for s in ("crossdf", "python") for n in (1, 2)}
+    sides, counts = ("crossdf", "python"), (1, 1 + a.warm)
+    walls = {(s, n): [] for s in sides for n in counts}
     foreign = {k: [] for k in walls}
     last, inproc = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "crossdf.jsonl")
-        # One video, then the same video twice in one process: the difference is one video's
-        # time without start-up, imports and model loading ("warm"). Sides alternate within
-        # each round so that a slow spell of the machine hits both; the best round counts.
+        # One video, then the same video 1 + K times in one process: the difference over K is
+        # one video's time without start-up, imports and model loading ("warm"). Sides
+        # alternate within a round so that a slow spell of the machine hits both; each figure
+        # is the best of the rounds (other load only ever adds time).
         for _ in range(a.repeat):
-            for n in (1, 2):
-                for side in ("crossdf", "python"):
+            for n in counts:
+                for side in sides:
                     if side == "crossdf":
                         w, f, _ = timed([a.crossdf, "detect", "--model", a.model, "--frames",
                                          str(a.frames), "--quiet", "--json", out]
@@ -233,34 +235,37 @@ def compare(a):
                     else:
                         w, f, o = timed(py + [a.video] * n, env)
                         lines = [json.loads(x) for x in o.splitlines() if x.strip()]
-                        if n == 2:  # its own clocks, a check on the difference
-                            inproc.append(lines)
+                        if n > 1:  # its own clocks, a check on the difference
+                            inproc.append((w, lines))
                     walls[side, n].append(w)
                     foreign[side, n].append(f)
                     last[side] = [x for x in lines if "path" in x][-1]
-    print(f"{a.video}: {a.frames} evenly spaced frames, {a.threads} threads, "
-          f"model {a.model}, best of {a.repeat} round(s)")
+    print(f"{a.video}: {a.frames} evenly spaced frames, {a.threads} threads, model {a.model}; "
+          f"best of {a.repeat} round(s), warm = one video of {1 + a.warm} in one process")
     print(f"{'side':8} {'frames':>6} {'faces':>5} {'wall s':>7} {'frames/s':>8} "
           f"{'warm s':>7} {'frames/s':>8}")
     fps = {}
-    for side in ("crossdf", "python"):
+    for side in sides:
         v = last[side]
         faces = len(v["faces"]) if side == "crossdf" else v["faces"]
-        cold, warm = min(walls[side, 1]), min(walls[side, 2]) - min(walls[side, 1])
+        cold = min(walls[side, 1])
+        warm = (min(walls[side, counts[1]]) - cold) / a.warm
         fps[side] = (v["frames"] / cold, v["frames"] / warm if warm > 0 else float("nan"))
         print(f"{side:8} {v['frames']:6d} {faces:5d} {cold:7.2f} {fps[side][0]:8.2f} "
               f"{warm:7.2f} {fps[side][1]:8.2f}")
     print(f"{'ratio':8} {'':6} {'':5} {'':7} {fps['crossdf'][0] / fps['python'][0]:7.2f}x "
           f"{'':7} {fps['crossdf'][1] / fps['python'][1]:7.2f}x  (crossdf over Python)")
-    for side in ("crossdf", "python"):
-        print(f"{side} per round, wall s for 1 video / 2 videos [other processes' CPU s]: "
-              + ", ".join(f"{w1:.2f}/{w2:.2f} [{f1:.1f}/{f2:.1f}]" for w1, w2, f1, f2 in
-                          zip(walls[side, 1], walls[side, 2], foreign[side, 1],
-                              foreign[side, 2])))
-    best = min(inproc, key=lambda ls: ls[-1]["seconds"])
-    print(f"python in-process (best round): import {best[0]['import_s']:.2f} s, MTCNN + DID "
-          f"load {best[0]['load_s']:.2f} s, video {best[1]['seconds']:.2f} s first, "
-          f"{best[2]['seconds']:.2f} s second")
+    for side in sides:
+        print(f"{side} per round, wall s for {' / '.join(map(str, counts))} video(s) "
+              "[other processes' CPU s meanwhile]: "
+              + ", ".join(f"{w1:.2f} / {w2:.2f} [{f1:.1f} / {f2:.1f}]" for w1, w2, f1, f2 in
+                          zip(walls[side, 1], walls[side, counts[1]], foreign[side, 1],
+                              foreign[side, counts[1]])))
+    w, best = min(inproc, key=lambda r: r[0])
+    vids = sorted(x["seconds"] for x in best[2:])
+    print(f"python in-process, its best {1 + a.warm}-video run ({w:.2f} s): import "
+          f"{best[0]['import_s']:.2f} s, MTCNN + DID load {best[0]['load_s']:.2f} s, first video "
+          f"{best[1]['seconds']:.2f} s, later ones median {vids[len(vids) // 2]:.2f} s")
     total, other = sum(sum(w) for w in walls.values()), sum(sum(f) for f in foreign.values())
     print(f"other processes: {other:.1f} CPU s over {total:.0f} s of timing"
           + ("  (busy machine: figures skewed)" if other > 0.05 * total else ""))
@@ -283,6 +288,8 @@ def main():
     cp.add_argument("video")
     cp.add_argument("--crossdf", default="target/release/crossdf")
     cp.add_argument("--repeat", type=int, default=3, help="rounds; the best one counts")
+    cp.add_argument("--warm", type=int, default=4, help="extra copies of the video per "
+                    "process for the warm figure")
     for p in (pp, cp):
         p.add_argument("--model", required=True, help="crossdf run folder or checkpoint")
         p.add_argument("--frames", type=int, default=32)
