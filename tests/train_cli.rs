@@ -397,3 +397,42 @@ fn corrupt_training_images_are_left_out_and_listed_or_stop_the_run() {
     assert!(err.contains("train_1_3.png"), "{err}");
     assert!(!out2.join("last.safetensors").exists());
 }
+
+/// A model trained on pseudo-domains: the report says how they line up with the true
+/// methods (ARI, one number) and colours I_dom's t-SNE by pseudo-domain as well.
+#[test]
+fn report_of_a_pseudo_domain_model_compares_them_with_the_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = common::write_dataset(dir.path(), 6, 32);
+    let out = dir.path().join("run");
+    let mut args = train_args(&m, &out, 1, 4);
+    args.extend(["--domains".to_string(), "cluster:2".to_string()]);
+    let o = crossdf().args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep = dir.path().join("report");
+    let o = crossdf()
+        .args(["report", "--model"])
+        .arg(&out)
+        .arg("--data")
+        .arg(&m)
+        .arg("--out")
+        .arg(&rep)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
+    let ari = json["pseudo_domain_ari"].as_f64().unwrap();
+    assert!((-1.0..=1.0).contains(&ari), "{ari}");
+    assert!(
+        image::open(rep.join("tsne_dom_pseudo.png"))
+            .unwrap()
+            .width()
+            > 100
+    );
+    let md = std::fs::read_to_string(rep.join("report.md")).unwrap();
+    assert!(md.contains("adjusted Rand index"), "{md}");
+    // The confusion's columns are the pseudo-domains C_bar was trained on.
+    let cols = json["confusion"]["cols"].as_array().unwrap();
+    assert!(cols.iter().any(|c| c == "pseudo-1"), "{cols:?}");
+}

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{Manifest, Split, REAL_DOMAIN};
 use crate::metrics::{self, LabelledMetrics, Metrics};
 use crate::score::ScoreOptions;
+use crate::train::pseudo::Domains;
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -45,9 +46,32 @@ pub struct ModelReport {
     /// Frame level, split as `levels`, one entry per fake domain present.
     pub per_domain: Vec<DomainMetrics>,
     pub confusion: Option<Confusion>,
+    /// A model trained on pseudo-domains (`--domains cluster`): how C_bar's pseudo-domain of
+    /// each fake lines up with its true method, as the adjusted Rand index (the confusion
+    /// table above is the same comparison, per cell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pseudo_domain_ari: Option<f64>,
     /// Files written, relative to the report folder.
     pub files: Vec<String>,
     pub skipped: usize,
+}
+
+/// ARI of true method against predicted pseudo-domain, over the fakes.
+fn pseudo_ari(domains: &[String], pred: &[usize], records: &[metrics::ScoreRecord]) -> f64 {
+    let mut names: Vec<&String> = Vec::new();
+    let (mut truth, mut given) = (Vec::new(), Vec::new());
+    for ((d, &p), r) in domains.iter().zip(pred).zip(records) {
+        if r.label != 1 {
+            continue;
+        }
+        let t = names.iter().position(|n| *n == d).unwrap_or_else(|| {
+            names.push(d);
+            names.len() - 1
+        });
+        truth.push(t);
+        given.push(p);
+    }
+    crate::train::pseudo::adjusted_rand_index(&truth, &given)
 }
 
 /// Metrics of each fake domain's images against the split's reals.
@@ -122,6 +146,11 @@ pub fn write(
         None => None,
     };
 
+    let pseudo = matches!(det.config.domains, Domains::Cluster(_));
+    let pseudo_domain_ari = match (&ins.domain_pred, pseudo) {
+        (Some(pred), true) => Some(pseudo_ari(&ins.domains, pred, &ins.records)),
+        _ => None,
+    };
     let keep = tsne::subsample(&ins.domains, opts.tsne_max);
     if keep.len() >= 5 {
         let groups: Vec<String> = keep.iter().map(|&i| ins.domains[i].clone()).collect();
@@ -135,6 +164,21 @@ pub fn write(
             let f: Vec<Vec<f32>> = keep.iter().map(|&i| feats[i].clone()).collect();
             let title = format!("t-SNE of {what}, split={split}, {} faces", keep.len());
             tsne::write_png(&out(file), &title, &f, &groups, &fake, opts.seed)?;
+            files.push(file.to_string());
+        }
+        // Pseudo-domains: the same I_dom points coloured by C_bar's pseudo-domain instead.
+        if let (Some(d), Some(pred), true) = (&ins.dom_features, &ins.domain_pred, pseudo) {
+            let by_pred: Vec<String> = keep
+                .iter()
+                .map(|&i| det.meta.domains.get(pred[i]).cloned().unwrap_or_default())
+                .collect();
+            let f: Vec<Vec<f32>> = keep.iter().map(|&i| d[i].clone()).collect();
+            let title = format!(
+                "t-SNE of I_dom coloured by C_bar's pseudo-domain, split={split}, {} faces",
+                keep.len()
+            );
+            let file = "tsne_dom_pseudo.png";
+            tsne::write_png(&out(file), &title, &f, &by_pred, &fake, opts.seed)?;
             files.push(file.to_string());
         }
     }
@@ -156,6 +200,7 @@ pub fn write(
         per_domain: per_domain(&ins),
         levels,
         confusion,
+        pseudo_domain_ari,
         files,
         skipped: ins.skipped.len(),
     };
@@ -243,6 +288,15 @@ pub fn markdown(r: &ModelReport) -> String {
         s,
         "\nIntervals: 95% percentile bootstrap over identities (video ids up to `@`)."
     );
+    if let Some(ari) = r.pseudo_domain_ari {
+        let _ = writeln!(
+            s,
+            "\nPseudo-domains (trained without method labels): adjusted Rand index of C_bar's \
+             pseudo-domain against the true method over the split's fakes: {ari:.3} (1: the \
+             same grouping; 0: chance). The domain confusion and `tsne_dom_pseudo.png` show it \
+             per method."
+        );
+    }
     let _ = writeln!(s);
     for f in &r.files {
         if f.ends_with(".png") {

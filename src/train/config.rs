@@ -149,10 +149,12 @@ impl TrainConfig {
         }
         use super::pseudo::Domains;
         match (self.domains, self.model.variant.has_dom()) {
-            (Domains::Cluster(_), false) => return bad(format!(
+            (Domains::Cluster(_), false) => {
+                return bad(format!(
                 "domains {}: variant {} has no C_bar to learn pseudo-domains (use did or no-mi)",
                 self.domains, self.model.variant
-            )),
+            ))
+            }
             (Domains::None, true) => {
                 return bad(format!(
                     "domains none: variant {} trains C_bar on domain labels (use no-dom or bce)",
