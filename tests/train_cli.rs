@@ -227,16 +227,7 @@ fn report_writes_labelled_metrics_and_every_plot() {
     let o = crossdf().args(train_args(&m, &out, 1, 2)).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rep = dir.path().join("report");
-    let o = crossdf()
-        .args(["report", "--model"])
-        .arg(&out)
-        .arg("--data")
-        .arg(&m)
-        .arg("--out")
-        .arg(&rep)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = report(&out, &m, &rep);
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(
         text.contains("frame-level  split=test  checkpoint=best"),
@@ -398,6 +389,21 @@ fn corrupt_training_images_are_left_out_and_listed_or_stop_the_run() {
     assert!(!out2.join("last.safetensors").exists());
 }
 
+/// `crossdf report` of `model` on `data` into `rep`, which must succeed.
+fn report(model: &Path, data: &Path, rep: &Path) -> std::process::Output {
+    let o = crossdf()
+        .args(["report", "--model"])
+        .arg(model)
+        .arg("--data")
+        .arg(data)
+        .arg("--out")
+        .arg(rep)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    o
+}
+
 /// A model trained on pseudo-domains: the report says how they line up with the true
 /// methods (ARI, one number) and colours I_dom's t-SNE by pseudo-domain as well.
 #[test]
@@ -410,16 +416,7 @@ fn report_of_a_pseudo_domain_model_compares_them_with_the_methods() {
     let o = crossdf().args(args).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rep = dir.path().join("report");
-    let o = crossdf()
-        .args(["report", "--model"])
-        .arg(&out)
-        .arg("--data")
-        .arg(&m)
-        .arg("--out")
-        .arg(&rep)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    report(&out, &m, &rep);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(rep.join("report.json")).unwrap()).unwrap();
     let ari = json["pseudo_domain_ari"].as_f64().unwrap();
