@@ -26,6 +26,19 @@ pub struct Scored {
     pub skipped: Vec<Skipped>,
 }
 
+/// The rows of a feature matrix [N, c] (pooled features for t-SNE, clustering), as f32 on
+/// the CPU; detached, so it also serves tensors that carry a gradient.
+pub fn rows(t: &tch::Tensor) -> Result<Vec<Vec<f32>>> {
+    let t = t
+        .detach()
+        .to_device(Device::Cpu)
+        .to_kind(tch::Kind::Float)
+        .contiguous();
+    let (n, c) = (t.size()[0] as usize, t.size()[1] as usize);
+    let flat = Vec::<f32>::try_from(t.view([-1]))?;
+    Ok((0..n).map(|i| flat[i * c..(i + 1) * c].to_vec()).collect())
+}
+
 /// Batches of `samples` as these options score them.
 pub fn loader(samples: Vec<Sample>, opts: &ScoreOptions) -> Result<EvalLoader> {
     EvalLoader::new(

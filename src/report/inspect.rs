@@ -37,13 +37,6 @@ pub struct FaceMaps {
     pub m_dom: Option<Vec<f32>>,
 }
 
-fn rows(t: &Tensor) -> Result<Vec<Vec<f32>>> {
-    let t = t.to_device(Device::Cpu).to_kind(Kind::Float).contiguous();
-    let (n, c) = (t.size()[0] as usize, t.size()[1] as usize);
-    let flat = Vec::<f32>::try_from(t.view([-1]))?;
-    Ok((0..n).map(|i| flat[i * c..(i + 1) * c].to_vec()).collect())
-}
-
 /// Score, features, I_dom features and predicted domain of one image.
 type Row = (f32, Vec<f32>, Option<Vec<f32>>, Option<usize>);
 
@@ -72,8 +65,12 @@ pub fn inspect(
             p = (p + det.model.score(&images.flip([3i64])).view([-1])) / 2.0;
         }
         let scores = Vec::<f32>::try_from(p.to_device(Device::Cpu))?;
-        let feats = rows(&out.pooled)?;
-        let dom = out.dom_pooled.as_ref().map(rows).transpose()?;
+        let feats = crate::score::rows(&out.pooled)?;
+        let dom = out
+            .dom_pooled
+            .as_ref()
+            .map(crate::score::rows)
+            .transpose()?;
         let pred = match &out.domain_logits {
             Some(l) => Some(Vec::<i64>::try_from(
                 l.argmax(1, false).to_device(Device::Cpu),

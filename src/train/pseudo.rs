@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// Most pseudo-domains a run may have.
 pub const K_MAX: usize = 6;
@@ -302,17 +302,6 @@ pub struct Pseudo {
     given: Vec<Option<usize>>,
 }
 
-fn rows_of(t: &Tensor) -> Result<Vec<Vec<f32>>> {
-    let t = t
-        .detach()
-        .to_device(Device::Cpu)
-        .to_kind(Kind::Float)
-        .contiguous();
-    let c = t.size()[1] as usize;
-    let flat = Vec::<f32>::try_from(t.view([-1]))?;
-    Ok(flat.chunks(c.max(1)).map(<[f32]>::to_vec).collect())
-}
-
 impl Pseudo {
     pub fn new(k: Option<usize>, seed: u64, steps_per_epoch: usize) -> Self {
         Pseudo {
@@ -336,7 +325,7 @@ impl Pseudo {
     ) -> Result<Tensor> {
         let labels = Vec::<f32>::try_from(labels.to_device(Device::Cpu).view([-1]))?;
         let truth = Vec::<i64>::try_from(true_domains.to_device(Device::Cpu).view([-1]))?;
-        let mut rows = rows_of(os_pooled)?;
+        let mut rows = crate::score::rows(os_pooled)?;
         normalise(&mut rows);
         let mut out = Vec::with_capacity(labels.len());
         for ((l, t), r) in labels.iter().zip(truth).zip(rows) {
@@ -408,7 +397,7 @@ impl Pseudo {
     /// Takes the centroids of a checkpoint (a run resumed before the first fit has none).
     pub fn load(&mut self, tensors: &HashMap<String, Tensor>) -> Result<()> {
         if let Some(t) = tensors.get(STATE_KEY) {
-            self.centroids = Some(rows_of(t)?);
+            self.centroids = Some(crate::score::rows(t)?);
         }
         Ok(())
     }
