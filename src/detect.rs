@@ -160,15 +160,15 @@ fn score_frames(
     det: &Detector,
     device: Device,
     finder: &dyn FaceDetector,
-    frames: &[(Option<u64>, RgbImage)],
+    indices: &[Option<u64>],
+    images: &[RgbImage],
     opts: &DetectOptions,
 ) -> Result<(Vec<FaceScore>, usize)> {
-    let images: Vec<RgbImage> = frames.iter().map(|(_, f)| f.clone()).collect();
-    let found = finder.detect_batch(&images)?;
+    let found = finder.detect_batch(images)?;
     let mut crops = Vec::new();
     let mut faces = Vec::new();
     let mut without = 0;
-    for ((index, frame), dets) in frames.iter().zip(found) {
+    for ((index, frame), dets) in indices.iter().zip(images).zip(found) {
         let Ok(kept) = opts.selection.select(dets) else {
             without += 1;
             continue;
@@ -260,7 +260,7 @@ pub fn detect_rgb(
     img: RgbImage,
     opts: &DetectOptions,
 ) -> Result<MediaScore> {
-    let scored = score_frames(det, device, finder, &[(None, img)], opts)?;
+    let scored = score_frames(det, device, finder, &[None], &[img], opts)?;
     Ok(finish(path, MediaKind::Image, 1, scored, opts))
 }
 
@@ -281,28 +281,30 @@ fn detect_video(
     let mut without = 0;
     let mut scored = 0;
     progress(0, indices.len());
-    let mut pending: Vec<(Option<u64>, RgbImage)> = Vec::new();
-    let mut flush = |pending: &mut Vec<(Option<u64>, RgbImage)>| -> Result<()> {
+    let (mut pending, mut frames): (Vec<Option<u64>>, Vec<RgbImage>) = (Vec::new(), Vec::new());
+    let mut flush = |pending: &mut Vec<Option<u64>>, frames: &mut Vec<RgbImage>| -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
-        let (f, w) = score_frames(det, device, finder, pending, opts)?;
+        let (f, w) = score_frames(det, device, finder, pending, frames, opts)?;
         faces.extend(f);
         without += w;
         scored += pending.len();
         // A short video may hold fewer frames than asked for; never report past the end.
         progress(scored, indices.len().max(scored));
         pending.clear();
+        frames.clear();
         Ok(())
     };
     let report = media::decode_frames(path, &info, &indices, |i, img| {
-        pending.push((Some(i), img));
+        pending.push(Some(i));
+        frames.push(img);
         if pending.len() >= opts.batch.max(1) {
-            flush(&mut pending)?;
+            flush(&mut pending, &mut frames)?;
         }
         Ok(())
     })?;
-    flush(&mut pending)?;
+    flush(&mut pending, &mut frames)?;
     if report.decoded == 0 {
         let why = report
             .error

@@ -5,6 +5,7 @@
 //! so that both report the same faces.
 mod boxes;
 mod nets;
+mod pyramid;
 mod stages;
 
 pub use boxes::{Candidate, Overlap};

@@ -191,6 +191,45 @@ fn area_crops_equal_torch_adaptive_pooling() {
     }
 }
 
+/// The summed-area pyramid gives the levels facenet's `interpolate(mode="area")` gives (libtorch's
+/// `adaptive_avg_pool2d` of the whole float frame, then normalised) bit for bit, with the same
+/// channels-last strides, so P-Net sees the same numbers laid out the same way.
+#[test]
+fn pyramid_levels_equal_torch_adaptive_pooling() {
+    let imgs: Vec<RgbImage> = (0..2u32)
+        .map(|n| {
+            RgbImage::from_fn(211, 127, |x, y| {
+                image::Rgb([
+                    (x * 7 + y * 3 + n * 50) as u8,
+                    (x * y + n) as u8,
+                    ((x ^ y) * 5) as u8,
+                ])
+            })
+        })
+        .collect();
+    let batch = stages::image_batch(&imgs, Device::Cpu).unwrap();
+    let sizes: Vec<(usize, usize)> = boxes::pyramid(127, 211, 20.0, 0.709)
+        .into_iter()
+        .map(|s| {
+            let (h, w) = boxes::level_size(127, 211, s);
+            (h as usize, w as usize)
+        })
+        // Not 1x1: libtorch pools to 1x1 through `mean`, whose rounding differs (P-Net's
+        // levels are never under 12 px).
+        .chain([(127, 211), (12, 17), (50, 3)])
+        .collect();
+    let levels = pyramid::levels(&imgs, &sizes);
+    assert_eq!(levels.len(), sizes.len());
+    for (&(lh, lw), data) in sizes.iter().zip(levels) {
+        let torch = (batch.adaptive_avg_pool2d([lh as i64, lw as i64]) - 127.5) * 0.0078125;
+        let ours = stages::level_tensor(data, 2, lh, lw, Device::Cpu).unwrap();
+        assert_eq!(ours.size(), torch.size());
+        assert_eq!(ours.stride(), torch.stride(), "{lh}x{lw}: layout");
+        let differ = i64::try_from(ours.ne_tensor(&torch).sum(Kind::Int64)).unwrap();
+        assert_eq!(differ, 0, "{lh}x{lw}: {differ} values differ");
+    }
+}
+
 #[test]
 fn config_is_checked() {
     let file = Path::new("mtcnn.safetensors");

@@ -3,11 +3,12 @@
 //! kernels, same numbers); crops and box arithmetic live in `boxes`, written to give the
 //! numbers libtorch gives.
 use super::boxes::{self, Candidate, Overlap};
+use super::pyramid;
 use super::Mtcnn;
 use crate::error::Result;
 use crate::face::Detection;
 use image::RgbImage;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 /// facenet feeds R- and O-Net at most this many crops at a time.
 const CHUNK: i64 = 512;
@@ -24,8 +25,7 @@ pub(super) fn detect(m: &Mtcnn, imgs: &[RgbImage]) -> Result<Vec<Vec<Detection>>
     if w == 0 || h == 0 {
         return Ok(out);
     }
-    let batch = image_batch(imgs, m.device)?;
-    let c = stage_p(m, &batch, h, w)?;
+    let c = stage_p(m, imgs, h, w)?;
     let c = if c.is_empty() {
         c
     } else {
@@ -48,6 +48,7 @@ pub(super) fn detect(m: &Mtcnn, imgs: &[RgbImage]) -> Result<Vec<Vec<Detection>>
 
 /// `[N, 3, H, W]` float pixel values 0..255, viewed from NHWC bytes exactly as facenet's
 /// `permute(0, 3, 1, 2).type(float)` (so kernels see the same channels-last strides).
+#[cfg(test)]
 pub(super) fn image_batch(imgs: &[RgbImage], device: Device) -> Result<Tensor> {
     let (w, h) = imgs[0].dimensions();
     let mut bytes = Vec::with_capacity(imgs.len() * (w * h * 3) as usize);
@@ -58,11 +59,20 @@ pub(super) fn image_batch(imgs: &[RgbImage], device: Device) -> Result<Tensor> {
         .f_view([imgs.len() as i64, h as i64, w as i64, 3])?
         .to_device(device)
         .permute([0, 3, 1, 2]);
-    Ok(t.to_kind(Kind::Float))
+    Ok(t.to_kind(tch::Kind::Float))
 }
 
-fn normalise(x: &Tensor) -> Tensor {
-    (x - 127.5) * 0.0078125
+/// One pyramid level as `[N, 3, lh, lw]` with channels-last strides, as facenet's resampled
+/// batch has them (the convolutions then sum in the same order).
+pub(super) fn level_tensor(
+    data: Vec<f32>,
+    n: usize,
+    lh: usize,
+    lw: usize,
+    device: Device,
+) -> Result<Tensor> {
+    let t = Tensor::from_slice(&data).f_view([n as i64, lh as i64, lw as i64, 3])?;
+    Ok(t.to_device(device).permute([0, 3, 1, 2]))
 }
 
 fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
@@ -72,13 +82,21 @@ fn to_vec(t: &Tensor) -> Result<Vec<f32>> {
 
 /// Stage 1: P-Net on every pyramid level (all images at once), NMS per level and across
 /// levels, calibration, squaring.
-fn stage_p(m: &Mtcnn, batch: &Tensor, h: usize, w: usize) -> Result<Vec<Candidate>> {
+fn stage_p(m: &Mtcnn, imgs: &[RgbImage], h: usize, w: usize) -> Result<Vec<Candidate>> {
     let cfg = &m.config;
-    let n = batch.size()[0] as usize;
+    let n = imgs.len();
+    let scales = boxes::pyramid(h, w, cfg.min_face_size, cfg.factor);
+    let sizes: Vec<(usize, usize)> = scales
+        .iter()
+        .map(|&s| {
+            let (lh, lw) = boxes::level_size(h, w, s);
+            (lh as usize, lw as usize)
+        })
+        .collect();
+    let levels = pyramid::levels(imgs, &sizes);
     let mut all = Vec::new();
-    for scale in boxes::pyramid(h, w, cfg.min_face_size, cfg.factor) {
-        let (lh, lw) = boxes::level_size(h, w, scale);
-        let x = normalise(&batch.adaptive_avg_pool2d([lh, lw]));
+    for ((&scale, &(lh, lw)), data) in scales.iter().zip(&sizes).zip(levels) {
+        let x = level_tensor(data, n, lh, lw, m.device)?;
         let out = m.pnet.forward(&x);
         let size = out.prob.size();
         let (oh, ow) = (size[2] as usize, size[3] as usize);
@@ -213,7 +231,13 @@ fn crop(
         return Ok((None, kept));
     }
     let s = size as i64;
-    let t = Tensor::from_slice(&data).f_view([kept.len() as i64, 3, s, s])?;
+    // Channels last, as facenet's crops are (area resampling keeps its channels-last frame's
+    // layout): R- and O-Net's max pooling runs about 3x faster that way than on planes.
+    let t = Tensor::from_slice(&data)
+        .f_view([kept.len() as i64, 3, s, s])?
+        .permute([0, 2, 3, 1])
+        .contiguous()
+        .permute([0, 3, 1, 2]);
     Ok((Some(t.to_device(device)), kept))
 }
 
