@@ -172,35 +172,50 @@ pub fn window(bbox: &[f32; 4], w: usize, h: usize) -> Option<Window> {
 /// pixel values that float32 holds exactly. Done here rather than as one tensor op per box,
 /// which cost about 0.5 ms a crop.
 pub fn area_crop(img: &image::RgbImage, win: &Window, size: usize, out: &mut Vec<f32>) {
-    let (ih, iw) = ((win.y1 - win.y0) as i64, (win.x1 - win.x0) as i64);
-    let o = size as i64;
-    let start = |a: i64, i: i64| ((a * i) as f32 / o as f32).floor() as i64;
-    let end = |a: i64, i: i64| (((a + 1) * i) as f32 / o as f32).ceil() as i64;
+    let rows = area_cells(win.y1 - win.y0, size);
+    let cols = area_cells(win.x1 - win.x0, size);
     let raw = img.as_raw();
     let stride = img.width() as usize * 3;
     let base = out.len();
     out.resize(base + 3 * size * size, 0.0);
-    for oy in 0..o {
-        let (y0, y1) = (start(oy, ih), end(oy, ih));
-        for ox in 0..o {
-            let (x0, x1) = (start(ox, iw), end(ox, iw));
+    for (oy, &(y0, y1)) in rows.iter().enumerate() {
+        for (ox, &(x0, x1)) in cols.iter().enumerate() {
             let mut sum = [0u32; 3];
             for y in y0..y1 {
-                let row = (win.y0 + y as usize) * stride;
+                let row = (win.y0 + y) * stride;
                 for x in x0..x1 {
-                    let p = row + (win.x0 + x as usize) * 3;
+                    let p = row + (win.x0 + x) * 3;
                     sum[0] += raw[p] as u32;
                     sum[1] += raw[p + 1] as u32;
                     sum[2] += raw[p + 2] as u32;
                 }
             }
-            let (kh, kw) = ((y1 - y0) as f32, (x1 - x0) as f32);
-            for (c, s) in sum.iter().enumerate() {
-                let v = *s as f32 / kh / kw;
-                out[base + (c * size + oy as usize) * size + ox as usize] = (v - 127.5) * 0.0078125;
+            for (c, &s) in sum.iter().enumerate() {
+                out[base + (c * size + oy) * size + ox] = area_value(s, y1 - y0, x1 - x0);
             }
         }
     }
+}
+
+/// libtorch's adaptive pooling cells of an input side `n` pooled to `o`: cell `i` is
+/// `[floor(i n / o), ceil((i + 1) n / o))`, the integer products divided in float32 as its
+/// CPU kernel does.
+pub fn area_cells(n: usize, o: usize) -> Vec<(usize, usize)> {
+    let of = o as f32;
+    (0..o)
+        .map(|i| {
+            let start = ((i * n) as f32 / of).floor() as usize;
+            let end = (((i + 1) * n) as f32 / of).ceil() as usize;
+            (start, end)
+        })
+        .collect()
+}
+
+/// A cell's pixel sum over `kh x kw` pixels as libtorch's area pooling gives it (`sum / kh /
+/// kw` in float32), normalised for the nets as facenet does: `(v - 127.5) * 0.0078125`.
+pub fn area_value(sum: u32, kh: usize, kw: usize) -> f32 {
+    let v = sum as f32 / kh as f32 / kw as f32;
+    (v - 127.5) * 0.0078125
 }
 
 /// O-Net's landmarks (five x fractions, then five y) in image pixels, relative to the box the

@@ -4,6 +4,7 @@
 //! level cell is four look-ups into the table, with libtorch's `adaptive_avg_pool2d` cell
 //! bounds and its `sum / kh / kw` in float32 over sums of whole pixel values that float32
 //! holds exactly, so the levels are the same numbers bit for bit.
+use super::boxes::{area_cells, area_value};
 use rayon::prelude::*;
 
 /// Inclusive prefix sums of an RGB frame, `(h + 1) x (w + 1) x 3`, with a zero first row and
@@ -45,19 +46,6 @@ impl SummedArea {
     }
 }
 
-/// libtorch's adaptive pooling cell `i` of `o` over an input side `n`: `[floor(i n / o),
-/// ceil((i + 1) n / o))`, the quotients taken in float32 as its CPU kernel does.
-fn cells(n: usize, o: usize) -> Vec<(usize, usize)> {
-    let (nf, of) = (n as f32, o as f32);
-    (0..o)
-        .map(|i| {
-            let start = ((i as f32 * nf) / of).floor() as usize;
-            let end = (((i + 1) as f32 * nf) / of).ceil() as usize;
-            (start, end)
-        })
-        .collect()
-}
-
 /// Every frame resampled to every `(height, width)` level and normalised as `(v - 127.5) *
 /// 0.0078125`: per level, `frames x level_h x level_w x 3` values (channels last, the layout
 /// facenet's permuted batch gives its kernels). Frames are done in parallel.
@@ -65,7 +53,7 @@ pub fn levels(imgs: &[image::RgbImage], sizes: &[(usize, usize)]) -> Vec<Vec<f32
     let (w, h) = imgs.first().map_or((0, 0), |i| i.dimensions());
     let bounds: Vec<_> = sizes
         .iter()
-        .map(|&(lh, lw)| (cells(h as usize, lh), cells(w as usize, lw)))
+        .map(|&(lh, lw)| (area_cells(h as usize, lh), area_cells(w as usize, lw)))
         .collect();
     let per_frame: Vec<Vec<Vec<f32>>> = imgs
         .par_iter()
@@ -76,12 +64,10 @@ pub fn levels(imgs: &[image::RgbImage], sizes: &[(usize, usize)]) -> Vec<Vec<f32
                 .map(|(rows, cols)| {
                     let mut out = Vec::with_capacity(rows.len() * cols.len() * 3);
                     for &(y0, y1) in rows {
-                        let kh = (y1 - y0) as f32;
                         for &(x0, x1) in cols {
-                            let kw = (x1 - x0) as f32;
                             for c in 0..3 {
-                                let v = table.window(c, y0, y1, x0, x1) as f32 / kh / kw;
-                                out.push((v - 127.5) * 0.0078125);
+                                let sum = table.window(c, y0, y1, x0, x1);
+                                out.push(area_value(sum, y1 - y0, x1 - x0));
                             }
                         }
                     }
