@@ -143,6 +143,13 @@ fn killed_training_resumes_from_last_checkpoint_and_matches_an_unbroken_run() {
     kill_and_resume(&[]);
 }
 
+/// With a weight average, `best` holds the average and `last` the raw weights as well; a
+/// resumed run must continue both.
+#[test]
+fn killed_training_with_a_weight_average_resumes_exactly() {
+    kill_and_resume(&["--ema", "0.9"]);
+}
+
 /// Pseudo-domains too: their centroids travel in the checkpoint, and each epoch says how
 /// they line up with the two methods the generated fakes come from.
 #[test]

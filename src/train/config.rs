@@ -163,6 +163,11 @@ impl TrainConfig {
             }
             _ => {}
         }
+        if let Some(d) = self.optim.ema {
+            if !(d > 0.0 && d < 1.0) {
+                return bad(format!("optim.ema {d} must be in (0, 1)"));
+            }
+        }
         self.data.online.resolve()?;
         self.data.augment.validate()
     }

@@ -2,6 +2,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod config_doc;
+pub mod ema;
 pub mod optim;
 pub mod pseudo;
 pub mod schedule;

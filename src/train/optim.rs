@@ -20,6 +20,10 @@ pub struct OptimConfig {
     /// the bound sits at -2 ln 2. `Some(0.0)` lets T learn (examples/mi_probe.rs measures it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub t_weight_decay: Option<f64>,
+    /// Decay of an exponential moving average of the weights, which validation, `best` and
+    /// `detect` then use (not in the paper); `None`: the raw weights.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ema: Option<f64>,
     pub beta1: f64,
     pub beta2: f64,
     pub eps: f64,
@@ -32,6 +36,7 @@ impl Default for OptimConfig {
             head_lr_factor: 10.0,
             weight_decay: 5e-4,
             t_weight_decay: None,
+            ema: None,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,

@@ -2,6 +2,7 @@
 //! batch, validation at the end of each epoch, `best` chosen by validation frame AUC only.
 use super::checkpoint::{self, CheckpointMeta};
 use super::config::TrainConfig;
+use super::ema::Ema;
 use super::optim::Adam;
 use super::schedule;
 use crate::data::loader::{OnError, Sample, TrainLoader};
@@ -16,7 +17,7 @@ use tch::{nn, Device};
 
 /// Where a run writes: `config.toml`, `train_log.jsonl`, `epochs.jsonl` (and the same as
 /// TensorBoard events in `tensorboard/`), `last.safetensors`,
-/// `best.safetensors`.
+/// `best.safetensors` (with `optim.ema`, both hold the weight average as the model).
 pub struct RunDir(pub PathBuf);
 
 impl RunDir {
@@ -148,6 +149,7 @@ pub fn train(
     let mut opt = Adam::new(&vs.variables(), cfg.optim.clone());
     let mut start_step = 0usize;
     let mut best_val_auc = None;
+    let mut resumed = None;
     // A run killed before its first checkpoint has nothing to resume: start it afresh.
     let resume = opts.resume && run.last().exists();
     if opts.resume && !resume {
@@ -176,6 +178,7 @@ pub fn train(
         best_val_auc = ck.meta.best_val_auc;
         truncate_log(&run.log(), start_step)?;
         truncate_log(&run.epochs(), start_step)?;
+        resumed = Some(ck.tensors);
     } else {
         if let Some(w) = &cfg.weights {
             // A file, or a registry name (fetched and converted once into the cache).
@@ -196,6 +199,11 @@ pub fn train(
     }
     crate::fsutil::write_atomic(&run.config(), cfg.to_toml().as_bytes())?;
     vs.set_kind(tch::Kind::Float);
+    let mut ema = cfg.optim.ema.map(|d| Ema::new(&vs, d));
+    if let (Some(e), Some(tensors)) = (&mut ema, &resumed) {
+        e.load(tensors, &run.last())?;
+    }
+    drop(resumed);
 
     let total = cfg.total_steps();
     let bar = progress_bar(opts.progress, total as u64, start_step as u64);
@@ -243,6 +251,9 @@ pub fn train(
         opt.zero_grad();
         terms.total.backward();
         opt.step();
+        if let Some(e) = &mut ema {
+            e.update(step + 1);
+        }
         if let Some(p) = &mut pseudo {
             p.after_step(step + 1)?;
         }
@@ -275,13 +286,19 @@ pub fn train(
         if (step + 1) % cfg.schedule.steps_per_epoch == 0 || step + 1 == total {
             let val_metrics = match &val_set {
                 Some((m, recs)) => {
-                    let scored = crate::score::score_records(
-                        &model,
-                        opts.device,
-                        m,
-                        recs,
-                        &cfg.score_options(OnError::Fail),
-                    )?;
+                    let score = || {
+                        crate::score::score_records(
+                            &model,
+                            opts.device,
+                            m,
+                            recs,
+                            &cfg.score_options(OnError::Fail),
+                        )
+                    };
+                    let scored = match &ema {
+                        Some(e) => e.with_average(score)?,
+                        None => score()?,
+                    };
                     let m = crate::metrics::frame_and_video_points(
                         &scored.records,
                         "val",
@@ -312,12 +329,18 @@ pub fn train(
                 best_val_auc,
                 crossdf_version: env!("CARGO_PKG_VERSION").to_string(),
             };
-            let weights = checkpoint::model_tensors(&vs);
+            let weights = match &ema {
+                Some(e) => e.model_tensors(),
+                None => checkpoint::model_tensors(&vs),
+            };
             if improved {
                 checkpoint::save(&run.best(), &weights, &meta)?;
             }
             let mut with_opt = weights;
             with_opt.extend(opt.state());
+            if let Some(e) = &ema {
+                with_opt.extend(e.state());
+            }
             let pseudo_log = match &mut pseudo {
                 Some(p) => {
                     let summary = p.end_epoch(&domains)?;

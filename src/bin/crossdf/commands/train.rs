@@ -63,6 +63,9 @@ pub struct Args {
     /// Backbone learning rate (heads learn head_lr_factor times faster)
     #[arg(long)]
     lr: Option<f64>,
+    /// Validate, save and detect with a moving average of the weights of this decay (e.g. 0.99)
+    #[arg(long)]
+    ema: Option<f64>,
     #[arg(long)]
     seed: Option<u64>,
     #[arg(long)]
@@ -116,6 +119,9 @@ pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
     set!(cfg.schedule.epochs, a.epochs);
     set!(cfg.schedule.steps_per_epoch, a.steps_per_epoch);
     set!(cfg.optim.lr, a.lr);
+    if a.ema.is_some() {
+        cfg.optim.ema = a.ema;
+    }
     set!(cfg.seed, a.seed);
     if let Some(w) = a.weights {
         // A registry name (`crossdf weights list`) stands for its cached file.
