@@ -161,7 +161,7 @@ pub const DEMO_SIZE: u32 = 128;
 ///
 /// The backbone is ImageNet MobileNetV2 (registry weights), fine-tuned, not frozen: on this
 /// benchmark ImageNet weights, not the architecture, separate a detector from chance. The
-/// paper's 1e-5 for `G` moves a small backbone too little in a few hundred steps, so 1e-4,
+/// paper's 1e-5 for `G` moves a small backbone too little in a few hundred steps, so 2e-4,
 /// with the paper's 10x for the heads. `T` is the reduced one ([`MiArch::Reduced`]), and
 /// it has no weight decay: coupled decay outweighs T's lambda_dec-scaled gradient and T
 /// collapses to a constant (examples/mi_probe.rs measures this). Training fakes are online
@@ -178,7 +178,11 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
     c.model.backbone = BackboneKind::MobilenetV2;
     c.model.size = DEMO_SIZE as i64;
     c.model.t_arch = MiArch::Reduced;
-    c.optim.lr = 1e-4;
+    // 2e-4 against 1e-4 (did, seeds 0 and 1, validation frame AUC at the chosen epoch):
+    // 0.9651, 0.9570 against 0.9558, 0.9442. Cosine decay (0.9452, 0.9475), a weight
+    // average of decay 0.99 (0.9534, 0.9535; with 2e-4: 0.9554, 0.9524) and 6 epochs
+    // (0.9596, 0.9528) all scored below 2e-4.
+    c.optim.lr = 2e-4;
     c.optim.t_weight_decay = Some(0.0);
     // lambda_dec: the paper's 0.01 against 0.001, one seed each, 300 steps: validation
     // frame AUC 0.9552 vs 0.9593 (and on this short schedule the reversed MI gradient at

@@ -170,6 +170,7 @@ mod tests {
         // Set the optional fields too, so their keys are checked.
         cfg.weights = Some("w.safetensors".into());
         cfg.optim.t_weight_decay = Some(0.0);
+        cfg.optim.ema = Some(0.99);
         let mut all = Vec::new();
         keys(&toml::Value::try_from(&cfg).unwrap(), "", &mut all);
         assert!(all.len() > 40, "{all:?}");
@@ -186,6 +187,7 @@ mod tests {
         assert!(text.contains("# Adam learning rate of the backbone G (paper: 1e-5).\nlr = "));
         assert!(text.contains("# weights = \"mobilenet_v2\"\n"));
         assert!(text.contains("# t_weight_decay = 0.0\n"));
+        assert!(text.contains("# ema = 0.99\n"));
         let set = commented_toml(&cfg);
         assert!(set.contains("\nt_weight_decay = 0.0\n") && !set.contains("# t_weight_decay"));
         assert_eq!(toml::from_str::<TrainConfig>(&set).unwrap(), cfg);
