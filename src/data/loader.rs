@@ -57,8 +57,8 @@ pub struct TrainLoaderConfig {
     /// Decoded batches kept ready ahead of the consumer.
     pub prefetch: usize,
     pub augment: AugmentConfig,
-    /// Decode every image once, at `size`, and keep the gray bytes in memory (n x size^2
-    /// bytes) instead of decoding PNGs every step. Unreadable files are then found up front.
+    /// Decode every image once, at `size` (at `online.size` when that is set), and keep the
+    /// gray bytes in memory (n x size^2 bytes) instead of decoding PNGs every step. Unreadable files are then found up front.
     pub cache: bool,
     /// With `cache`: the share of unreadable files above which training refuses to start;
     /// below it they are left out and listed in [`TrainLoader::skipped`].
@@ -108,8 +108,10 @@ pub struct SampleCounts {
 /// Everything a worker needs to make batch `b`, shared between the workers.
 struct Source {
     samples: Vec<Sample>,
-    /// Gray crops at the model size, by sample (with `cache`).
+    /// Gray crops at `forge_size`, by sample (with `cache`).
     cache: Option<Vec<GrayImage>>,
+    /// Side of the crops that fakes are made on ([`OnlineConfig::forge_size`]).
+    forge_size: u32,
     /// For an online fake: (the real sample it is made from, index into `methods`).
     origin: Vec<Option<(usize, usize)>>,
     reals: Vec<usize>,
@@ -117,14 +119,24 @@ struct Source {
 }
 
 impl Source {
-    fn image(&self, i: usize, size: u32) -> Result<Cow<'_, GrayImage>> {
+    /// Sample `i` at `forge_size`.
+    fn image(&self, i: usize) -> Result<Cow<'_, GrayImage>> {
         match &self.cache {
             Some(c) => Ok(Cow::Borrowed(&c[i])),
             None => Ok(Cow::Owned(resize_gray(
                 &load_gray(&self.samples[i].path)?,
-                size,
+                self.forge_size,
             ))),
         }
+    }
+}
+
+/// `img` at `size` x `size`, borrowed when it already is.
+fn at_size(img: Cow<'_, GrayImage>, size: u32) -> Cow<'_, GrayImage> {
+    if img.dimensions() == (size, size) {
+        img
+    } else {
+        Cow::Owned(resize_gray(&img, size))
     }
 }
 
@@ -149,8 +161,9 @@ impl TrainLoader {
             .enumerate()
             .filter(|(_, s)| s.label == 0 || cfg.online.uses_manifest_fakes())
             .collect();
+        let forge_size = cfg.online.forge_size(cfg.size);
         let (mut samples, cache, skipped) = if cfg.cache {
-            let d = decode_all(listed, cfg.size, cfg.max_unreadable)?;
+            let d = decode_all(listed, forge_size, cfg.max_unreadable)?;
             (d.samples, Some(d.images), d.skipped)
         } else {
             (
@@ -183,6 +196,7 @@ impl TrainLoader {
         let source = Arc::new(Source {
             samples,
             cache,
+            forge_size,
             origin,
             reals,
             methods,
@@ -444,15 +458,15 @@ fn train_batch(
     for i in indices {
         let s = &src.samples[i];
         let img = match src.origin[i] {
-            None => src.image(i, cfg.size)?,
+            None => src.image(i)?,
             Some((real, m)) => {
                 let method = src.methods[m].as_ref();
                 let donor = if method.needs_donor() {
-                    src.image(online::pick_donor(&src.reals, real, &mut rng), cfg.size)?
+                    src.image(online::pick_donor(&src.reals, real, &mut rng))?
                 } else {
                     Cow::Owned(GrayImage::new(1, 1))
                 };
-                let target = src.image(real, cfg.size)?;
+                let target = src.image(real)?;
                 let fake = online::forge(method, &target, &donor, cfg.online.margin, &mut rng)
                     .map_err(|e| {
                         e.context(format!(
@@ -464,9 +478,11 @@ fn train_batch(
                 Cow::Owned(fake)
             }
         };
-        let img = augment(&img, &cfg.augment, &mut rng).map_err(|source| Error::Image {
-            path: s.path.clone(),
-            source,
+        let img = augment(&at_size(img, cfg.size), &cfg.augment, &mut rng).map_err(|source| {
+            Error::Image {
+                path: s.path.clone(),
+                source,
+            }
         })?;
         raw.push(i, s, &gray_to_f32(&img));
     }

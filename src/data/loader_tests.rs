@@ -447,3 +447,50 @@ fn eval_fail_stops_at_the_missing_file() {
     assert!(err.to_string().contains("missing.png"), "{err}");
     assert!(loader.next().is_none());
 }
+
+/// With `online.size`, fakes are made on the crops at that side and every face is then
+/// resized to the model's input: a real face's row is exactly what evaluation reads for the
+/// file, and a fake's row is the fake made at full size, resized.
+#[test]
+fn online_size_forges_at_crop_size_then_resizes_like_eval() {
+    let dir = tempfile::tempdir().unwrap();
+    let samples = write_faces(dir.path(), 4);
+    let full = TrainLoaderConfig {
+        size: 64,
+        online: OnlineConfig {
+            size: Some(64),
+            ..online_config(&["self_blend", "identity_swap"]).online
+        },
+        ..online_config(&["self_blend", "identity_swap"])
+    };
+    let small = TrainLoaderConfig {
+        size: 32,
+        ..full.clone()
+    };
+    let mut a = TrainLoader::new(samples.clone(), &full, 0).unwrap();
+    let mut b = TrainLoader::new(samples.clone(), &small, 0).unwrap();
+    let mut fakes = 0;
+    for _ in 0..3 {
+        let (x, y) = (a.next_batch().unwrap(), b.next_batch().unwrap());
+        assert_eq!(x.indices, y.indices);
+        assert_eq!(y.images.size(), [6, 1, 32, 32]);
+        for (k, &i) in (0i64..).zip(&x.indices) {
+            let big = Vec::<f32>::try_from(x.images.get(k).flatten(0, -1)).unwrap();
+            let big = GrayImage::from_raw(
+                64,
+                64,
+                big.iter().map(|v| (v * 255.0).round() as u8).collect(),
+            )
+            .unwrap();
+            let want = if labels(&x)[k as usize] == 0.0 {
+                resize_gray(&load_gray(&samples[i].path).unwrap(), 32)
+            } else {
+                fakes += 1;
+                resize_gray(&big, 32)
+            };
+            let want = Tensor::from_slice(&gray_to_f32(&want)).view([1, 32, 32]);
+            assert!(y.images.get(k).equal(&want), "row {k} (sample {i})");
+        }
+    }
+    assert_eq!(fakes, 9);
+}

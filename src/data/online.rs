@@ -24,6 +24,12 @@ pub struct OnlineConfig {
     pub margin: f32,
     /// Keep the manifest's own fakes in training too (otherwise only online fakes are used).
     pub keep_manifest_fakes: bool,
+    /// Side at which fakes are made: the training crops are cached at this side, each fake
+    /// is made there, and every face, real or fake, is then resized to the model's input the
+    /// way evaluation resizes a stored crop. A real forgery is made on the face at its own
+    /// resolution, not at the detector's, and the detector sees its trace only after that
+    /// resize; `None` makes fakes at the model's input size.
+    pub size: Option<u32>,
 }
 
 impl Default for OnlineConfig {
@@ -32,6 +38,7 @@ impl Default for OnlineConfig {
             methods: Vec::new(),
             margin: DEFAULT_MARGIN,
             keep_manifest_fakes: false,
+            size: None,
         }
     }
 }
@@ -44,6 +51,14 @@ impl OnlineConfig {
     /// Whether the manifest's own training fakes are used (always, without online fakes).
     pub fn uses_manifest_fakes(&self) -> bool {
         !self.enabled() || self.keep_manifest_fakes
+    }
+
+    /// Side of the cached crops and of the forgeries for a model of input side `model_size`.
+    pub fn forge_size(&self, model_size: u32) -> u32 {
+        match self.size {
+            Some(s) if self.enabled() => s,
+            _ => model_size,
+        }
     }
 
     /// The methods, in the order given; an unknown name is an error that lists the known ones.

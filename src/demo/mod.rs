@@ -5,7 +5,8 @@
 mod setup;
 
 pub use setup::{
-    demo_config, derive_manifests, Derived, MethodSplit, DEMO_SIZE, HELD_OUT_METHODS, SEEN_METHODS,
+    demo_config, derive_manifests, Derived, MethodSplit, BENCH_SIZE, HELD_OUT_METHODS, MODEL_SIZE,
+    SEEN_METHODS,
 };
 
 use crate::data::loader::OnError;
@@ -121,11 +122,11 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
     let faces = synth::registry_faces(&cache)?;
     let synth_opts = SynthOptions {
         seed: opts.seed,
-        size: DEMO_SIZE,
+        size: BENCH_SIZE,
         ..SynthOptions::default()
     };
     log(&format!(
-        "benchmark: {} real faces -> {} ({DEMO_SIZE} px crops, the model's input size)",
+        "benchmark: {} real faces -> {} ({BENCH_SIZE} px crops, as prepare writes; the model sees {MODEL_SIZE} px)",
         faces.len(),
         data.display()
     ));

@@ -163,7 +163,8 @@ fn quick_config_is_smaller_and_keeps_the_papers_loss_but_lambda_dec() {
     let q = demo_config(Variant::Bce, true, 3, &seen);
     let f = demo_config(Variant::Bce, false, 3, &seen);
     assert_eq!(q.data.online.methods, seen);
-    assert_eq!(q.model.size, DEMO_SIZE as i64);
+    assert_eq!(q.model.size, MODEL_SIZE as i64);
+    assert_eq!(q.data.online.size, Some(BENCH_SIZE));
     assert!(q.total_steps() < f.total_steps());
     assert_eq!((q.seed, q.model.variant), (3, Variant::Bce));
     let paper = TrainConfig::default().loss;

@@ -168,6 +168,9 @@ impl TrainConfig {
                 return bad(format!("optim.ema {d} must be in (0, 1)"));
             }
         }
+        if let Some(s) = self.data.online.size.filter(|&s| s < 32) {
+            return bad(format!("data.online.size {s} is too small (at least 32)"));
+        }
         self.data.online.resolve()?;
         self.data.augment.validate()
     }

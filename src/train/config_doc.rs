@@ -49,6 +49,7 @@ const DOCS: &[(&str, &str)] = &[
     ("data.online.methods", "synth methods that forge the real training faces afresh every step, one domain each (`crossdf synth --help`); empty: only the manifest's fakes."),
     ("data.online.margin", "Alignment margin of the crops (as prepare --margin)."),
     ("data.online.keep_manifest_fakes", "With online methods: keep the manifest's own fakes in training too."),
+    ("data.online.size", "Side at which online fakes are made (crops cached there, every face then resized to model.size as eval does); unset: at model.size."),
     ("schedule.epochs", "Epochs; validation and checkpoints once per epoch (the paper gives none; 10)."),
     ("schedule.steps_per_epoch", "Steps per epoch (paper: 6000)."),
     ("schedule.log_every", "Every this many steps a line of loss terms goes to train_log.jsonl."),
@@ -61,6 +62,7 @@ const UNSET: &[(&str, &str)] = &[
     ("weights", "\"mobilenet_v2\""),
     ("optim.t_weight_decay", "0.0"),
     ("optim.ema", "0.99"),
+    ("data.online.size", "224"),
 ];
 
 fn doc(key: &str) -> Option<&'static str> {
@@ -95,9 +97,15 @@ fn textwrap(text: &str, width: usize) -> Vec<String> {
 fn unset_lines(out: &mut String, table: &str, cfg_text: &str) {
     for (key, example) in UNSET {
         let (t, k) = key.rsplit_once('.').unwrap_or(("", key));
-        let set = cfg_text
-            .lines()
-            .any(|l| l.trim_start().starts_with(&format!("{k} =")));
+        // Set when the key has a line in its own table (`size` is also a key of [model]).
+        let mut current = "";
+        let set = cfg_text.lines().any(|l| {
+            let l = l.trim();
+            if l.starts_with('[') && l.ends_with(']') {
+                current = l.trim_matches(|c| c == '[' || c == ']');
+            }
+            current == t && l.starts_with(&format!("{k} ="))
+        });
         if t == table && !set {
             comment(out, doc(key).unwrap_or(""));
             out.push_str(&format!("# {k} = {example}\n"));
@@ -171,6 +179,7 @@ mod tests {
         cfg.weights = Some("w.safetensors".into());
         cfg.optim.t_weight_decay = Some(0.0);
         cfg.optim.ema = Some(0.99);
+        cfg.data.online.size = Some(224);
         let mut all = Vec::new();
         keys(&toml::Value::try_from(&cfg).unwrap(), "", &mut all);
         assert!(all.len() > 40, "{all:?}");
@@ -188,6 +197,7 @@ mod tests {
         assert!(text.contains("# weights = \"mobilenet_v2\"\n"));
         assert!(text.contains("# t_weight_decay = 0.0\n"));
         assert!(text.contains("# ema = 0.99\n"));
+        assert!(text.contains("# size = 224\n"));
         let set = commented_toml(&cfg);
         assert!(set.contains("\nt_weight_decay = 0.0\n") && !set.contains("# t_weight_decay"));
         assert_eq!(toml::from_str::<TrainConfig>(&set).unwrap(), cfg);
