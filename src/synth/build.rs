@@ -103,38 +103,38 @@ impl std::fmt::Display for SynthSummary {
     }
 }
 
-/// Assigns each identity a split, about 60/20/20, disjoint by construction. Identities are
-/// grouped by photo and shuffled within the group under `seed`, then dealt in the cycle
-/// train, train, train, val, test, so every large photo contributes to every split.
-/// Fewer than 5 identities leave val or test empty.
+/// Assigns each person a split so that about 60/20/20 of the faces, not of the persons,
+/// land in train/val/test, disjoint by construction: `faces` names each face's person. A
+/// person filmed for 32 frames weighs 32 faces, so dealing persons in turn would leave one
+/// split with a handful of faces. Persons are shuffled under `seed`, then placed largest
+/// first, each into the split with the most room left below its share of all faces. Fewer
+/// than 5 persons leave val or test empty.
 pub fn assign_splits<'a>(
-    items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    faces: impl IntoIterator<Item = &'a str>,
     seed: u64,
 ) -> BTreeMap<String, Split> {
-    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (group, id) in items {
-        groups.entry(group).or_default().push(id);
+    const SHARES: [(Split, f64); 3] = [(Split::Train, 0.6), (Split::Val, 0.2), (Split::Test, 0.2)];
+    let mut weight: BTreeMap<&str, usize> = BTreeMap::new();
+    for person in faces {
+        *weight.entry(person).or_default() += 1;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut order = Vec::new();
-    for ids in groups.values_mut() {
-        ids.sort_unstable();
-        ids.dedup();
-        ids.shuffle(&mut rng);
-        order.extend(ids.iter().copied());
+    let mut persons: Vec<&str> = weight.keys().copied().collect();
+    persons.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    persons.sort_by_key(|p| std::cmp::Reverse(weight[p]));
+    let total: usize = weight.values().sum();
+    let mut load = [0usize; 3];
+    let mut out = BTreeMap::new();
+    for p in persons {
+        let deficit = |k: usize| SHARES[k].1 * total as f64 - load[k] as f64;
+        // The first of equal rooms wins: train, then val, then test.
+        let k = (0..3).fold(
+            0,
+            |best, k| if deficit(k) > deficit(best) { k } else { best },
+        );
+        load[k] += weight[p];
+        out.insert(p.to_string(), SHARES[k].0);
     }
-    const CYCLE: [Split; 5] = [
-        Split::Train,
-        Split::Train,
-        Split::Train,
-        Split::Val,
-        Split::Test,
-    ];
-    order
-        .into_iter()
-        .enumerate()
-        .map(|(i, id)| (id.to_string(), CYCLE[i % CYCLE.len()]))
-        .collect()
+    out
 }
 
 /// One face, aligned once (the base transform) and reused for every variant.
@@ -248,12 +248,7 @@ pub fn build_with_progress(
         methods::by_names(&opts.methods)?
     };
     let method_names: Vec<String> = methods.iter().map(|m| m.name().to_string()).collect();
-    let splits = assign_splits(
-        faces
-            .iter()
-            .map(|f| (f.photo_name.as_str(), f.person.as_str())),
-        opts.seed,
-    );
+    let splits = assign_splits(faces.iter().map(|f| f.person.as_str()), opts.seed);
     for s in Split::ALL {
         let n = splits.values().filter(|&&x| x == s).count();
         let need = if methods.iter().any(|m| m.needs_donor()) {

@@ -42,6 +42,8 @@ const DOCS: &[(&str, &str)] = &[
     ("data.augment.jitter_prob", "Probability of a brightness / contrast jitter."),
     ("data.augment.brightness", "Additive brightness shift in [0, 1] units, drawn from this range."),
     ("data.augment.contrast", "Contrast factor around the mean, drawn from this range."),
+    ("data.augment.downscale_prob", "Probability of scaling the face down and back up (a face filmed small)."),
+    ("data.augment.downscale", "Side factor of the scaled-down face, drawn from [low, high] in (0, 1]."),
     ("data.augment.blur_prob", "Probability of a Gaussian blur."),
     ("data.augment.blur_sigma", "Blur sigma in pixels, drawn from this range."),
     ("data.augment.jpeg_prob", "Probability of a JPEG re-compression."),
