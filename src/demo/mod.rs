@@ -123,6 +123,8 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
     let synth_opts = SynthOptions {
         seed: opts.seed,
         size: BENCH_SIZE,
+        // Every training fake is made online from the train split's real faces.
+        train_fakes: false,
         ..SynthOptions::default()
     };
     log(&format!(
@@ -182,8 +184,8 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
         let train_seconds = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let det = Detector::load(&run_dir.join("best.safetensors"), opts.device)?;
-        let (intra, intra_scores) = test_on(&det, opts.device, &derived.intra_test, &run_dir)?;
-        let (cross, cross_scores) = test_on(&det, opts.device, &derived.cross_test, &run_dir)?;
+        let [(intra, intra_scores), (cross, cross_scores)] =
+            test_on(&det, opts.device, &derived, &run_dir)?;
         let test_seconds = t1.elapsed().as_secs_f64();
         log(&format!(
             "{} (seed {}): best epoch {} (val frame AUC {:.4}); test frame AUC intra {:.4}, cross {:.4}; {:.0} s + {:.0} s",
@@ -273,9 +275,18 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
             ),
             format!(
                 "Training fakes: online forgeries of the train split's real faces by {}, drawn \
-                 fresh in every batch (no fake repeats); validation and test use the fixed \
-                 benchmark (crossdf synth), whose splits are disjoint by identity.",
-                opts.methods.seen.join(", ")
+                 fresh in every batch (no fake repeats), made on the {} px crops and resized \
+                 to the model's input with the real faces, as a prepared face is; real and fake \
+                 faces alike are flipped, jittered, scaled down and up (p {}), blurred (p {}) \
+                 and JPEG-compressed (p {}, quality {}-{}). Validation and test use the fixed \
+                 benchmark (crossdf synth), whose splits are disjoint by person.",
+                opts.methods.seen.join(", "),
+                cfg0.data.online.forge_size(cfg0.model.size as u32),
+                cfg0.data.augment.downscale_prob,
+                cfg0.data.augment.blur_prob,
+                cfg0.data.augment.jpeg_prob,
+                cfg0.data.augment.jpeg_quality.0,
+                cfg0.data.augment.jpeg_quality.1
             ),
         ],
     };
@@ -316,32 +327,55 @@ fn roc_of(records: &[ScoreRecord]) -> Result<Vec<RocPoint>> {
     metrics::roc_curve(&scores, &labels)
 }
 
-/// Scores `set`'s records with the chosen checkpoint; writes the scores beside the run.
+/// Scores the test split with the chosen checkpoint: its real faces once, though both sets
+/// hold them, then each set's fakes; writes each set's scores beside the run.
 fn test_on(
     det: &Detector,
     device: Device,
-    set: &Manifest,
+    derived: &Derived,
     run_dir: &Path,
-) -> Result<([LabelledMetrics; 2], Vec<ScoreRecord>)> {
-    let recs: Vec<&Record> = set.split(Split::Test).collect();
+) -> Result<[([LabelledMetrics; 2], Vec<ScoreRecord>); 2]> {
+    let sets = [&derived.intra_test, &derived.cross_test];
+    let (reals, fakes): (Vec<_>, Vec<_>) = sets[0]
+        .split(Split::Test)
+        .chain(sets[1].split(Split::Test).filter(|r| r.label == 1))
+        .partition(|r| r.label == 0);
+    let recs: Vec<&Record> = reals.iter().chain(&fakes).copied().collect();
+    // Both sets' paths are relative to the folder the demo writes them to.
     let scored = score::score_records(
         &det.model,
         device,
-        set,
+        sets[0],
         &recs,
         &det.config.score_options(OnError::Fail),
     )?;
-    let stem = set
-        .path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("test");
-    metrics::write_scores(
-        run_dir.join(format!("scores_{stem}.jsonl")),
-        &scored.records,
-    )?;
-    let m = metrics::frame_and_video(&scored.records, "test", CHECKPOINT_RULE)?;
-    Ok((m, scored.records))
+    let (real_scores, fake_scores) = scored.records.split_at(reals.len());
+    let one_set = |set: &Manifest| -> Result<([LabelledMetrics; 2], Vec<ScoreRecord>)> {
+        let fakes_here: std::collections::HashSet<&Path> = set
+            .split(Split::Test)
+            .filter(|r| r.label == 1)
+            .map(|r| r.path.as_path())
+            .collect();
+        let in_set = |s: &&ScoreRecord| {
+            s.path
+                .as_deref()
+                .is_some_and(|p| fakes_here.contains(Path::new(p)))
+        };
+        let records: Vec<ScoreRecord> = real_scores
+            .iter()
+            .chain(fake_scores.iter().filter(in_set))
+            .cloned()
+            .collect();
+        let stem = set
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("test");
+        metrics::write_scores(run_dir.join(format!("scores_{stem}.jsonl")), &records)?;
+        let m = metrics::frame_and_video(&records, "test", CHECKPOINT_RULE)?;
+        Ok((m, records))
+    };
+    Ok([one_set(sets[0])?, one_set(sets[1])?])
 }
 
 /// `summary.json`, `summary.md`, `roc_intra.png`, `roc_cross.png`; `rocs` holds the first

@@ -43,7 +43,8 @@ pub struct SetCounts {
     pub domains: BTreeMap<String, usize>,
 }
 
-/// Mean and sample standard deviation over seeds (sd is 0 for a single run).
+/// Mean and sample standard deviation over seeds (no sd for a single run: it prints the
+/// mean alone).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MeanSd {
     pub mean: f64,
@@ -73,7 +74,11 @@ impl MeanSd {
 
 impl std::fmt::Display for MeanSd {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:.4} +- {:.4}", self.mean, self.sd)
+        if self.n < 2 {
+            write!(f, "{:.4}", self.mean)
+        } else {
+            write!(f, "{:.4} +- {:.4}", self.mean, self.sd)
+        }
     }
 }
 

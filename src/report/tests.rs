@@ -127,6 +127,8 @@ fn aggregates_are_mean_and_sample_sd_over_seeds() {
     assert_eq!(agg[1].cross_auc.sd, 0.0);
     let t = aggregate_table(&agg);
     assert!(t.contains("| did | 2 | 0.9100 +- 0.0000 |"), "{t}");
+    // One seed has no sd: the mean alone.
+    assert!(t.contains("| bce | 1 | 0.9500 |"), "{t}");
 }
 
 #[test]

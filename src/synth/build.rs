@@ -39,6 +39,9 @@ pub struct SynthOptions {
     pub margin: f32,
     /// Rows per contact sheet.
     pub sheet_rows: usize,
+    /// Also forge the train split's faces. Off when training makes its fakes online from the
+    /// real faces (the demo), which would never read them.
+    pub train_fakes: bool,
 }
 
 impl Default for SynthOptions {
@@ -50,6 +53,7 @@ impl Default for SynthOptions {
             size: 224,
             margin: crate::face::align::DEFAULT_MARGIN,
             sheet_rows: 8,
+            train_fakes: true,
         }
     }
 }
@@ -318,6 +322,9 @@ pub fn build_with_progress(
                 variant: v,
             });
         }
+        if prepared[i].split == Split::Train && !opts.train_fakes {
+            continue;
+        }
         for m in &methods {
             for v in 0..opts.per_face {
                 jobs.push(Job {
@@ -446,7 +453,8 @@ impl Ctx<'_> {
 }
 
 /// One sheet per method: (jittered real, fake) rows for faces spread over the identity list,
-/// variant 0, the very images the manifest lists.
+/// variant 0, made as the manifest's images are (also for train faces whose fakes it leaves
+/// out).
 fn write_sheets(ctx: &Ctx, methods: &[Box<dyn Forgery>], out: &Path) -> Result<()> {
     let n = ctx.prepared.len();
     let rows = ctx.opts.sheet_rows.min(n);

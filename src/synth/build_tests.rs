@@ -255,3 +255,40 @@ fn unknown_method_and_too_few_faces_are_errors() {
         .to_string();
     assert!(err.contains("split"), "{err}");
 }
+
+/// Without train fakes, the train split holds its real faces only, and val and test are the
+/// same files, byte for byte, as in a full build.
+#[test]
+fn train_fakes_off_leaves_train_real_only_and_val_test_unchanged() {
+    let (full, lean) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let faces = faces(10);
+    let opts = SynthOptions {
+        methods: vec!["self_blend".into()],
+        ..small_opts(5)
+    };
+    build(&faces, &opts, full.path()).unwrap();
+    let no_train = SynthOptions {
+        train_fakes: false,
+        ..opts
+    };
+    build(&faces, &no_train, lean.path()).unwrap();
+    let (a, b) = (
+        Manifest::read(full.path().join("manifest.jsonl")).unwrap(),
+        Manifest::read(lean.path().join("manifest.jsonl")).unwrap(),
+    );
+    let train_fakes = |m: &Manifest| m.split(Split::Train).filter(|r| r.label == 1).count();
+    assert!(train_fakes(&a) > 0);
+    assert_eq!(train_fakes(&b), 0);
+    let others = |m: &Manifest| -> Vec<Record> {
+        m.records
+            .iter()
+            .filter(|r| r.split != Split::Train || r.label == 0)
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&a), others(&b));
+    for r in others(&b).iter().filter(|r| r.label == 1) {
+        let x = std::fs::read(full.path().join(&r.path)).unwrap();
+        assert_eq!(x, std::fs::read(lean.path().join(&r.path)).unwrap());
+    }
+}
