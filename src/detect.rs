@@ -149,7 +149,7 @@ fn score_tensor(det: &Detector, x: &Tensor) -> Result<Vec<f64>> {
     let _guard = tch::no_grad_guard();
     let s =
         crate::score::score_batch(&det.model, x, det.config.data.eval_flip).to_device(Device::Cpu);
-    Ok(Vec::<f32>::try_from(s.view([-1]))?
+    Ok(Vec::<f32>::try_from(s.reshape([-1]))?
         .into_iter()
         .map(f64::from)
         .collect())

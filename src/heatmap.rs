@@ -75,7 +75,7 @@ fn maps(t: &Tensor) -> Result<Vec<Map>> {
     (0..n)
         .map(|i| {
             Ok(Map {
-                values: Vec::<f32>::try_from(t.get(i).view([-1]))?,
+                values: Vec::<f32>::try_from(t.get(i).reshape([-1]))?,
                 hw,
             })
         })
@@ -102,7 +102,7 @@ pub fn face_heats(model: &DidModel, x: &Tensor) -> Result<Vec<FaceHeat>> {
     cam.into_iter()
         .enumerate()
         .map(|(i, grad_cam)| {
-            let bytes = Vec::<u8>::try_from(pixels.get(i as i64).view([-1]))?;
+            let bytes = Vec::<u8>::try_from(pixels.get(i as i64).reshape([-1]))?;
             let face = GrayImage::from_raw(side as u32, side as u32, bytes)
                 .ok_or_else(|| Error::invalid("model input is not square"))?;
             Ok(FaceHeat {

@@ -35,7 +35,7 @@ pub fn rows(t: &tch::Tensor) -> Result<Vec<Vec<f32>>> {
         .to_kind(tch::Kind::Float)
         .contiguous();
     let (n, c) = (t.size()[0] as usize, t.size()[1] as usize);
-    let flat = Vec::<f32>::try_from(t.view([-1]))?;
+    let flat = Vec::<f32>::try_from(t.reshape([-1]))?;
     Ok((0..n).map(|i| flat[i * c..(i + 1) * c].to_vec()).collect())
 }
 

@@ -130,8 +130,8 @@ impl Fixture {
 
 /// max |got - want| <= rtol * max |want| + atol, with the worst element in the message.
 fn close(what: &str, got: &Tensor, want: &Tensor, rtol: f64, atol: f64) {
-    let got = got.to_kind(Kind::Double).view(-1);
-    let want = want.to_kind(Kind::Double).view(-1);
+    let got = got.to_kind(Kind::Double).reshape([-1]);
+    let want = want.to_kind(Kind::Double).reshape([-1]);
     assert_eq!(got.size(), want.size(), "{what}: size");
     let err = (&got - &want).abs().max().double_value(&[]);
     let scale = want.abs().max().double_value(&[]);

@@ -60,9 +60,9 @@ pub fn inspect(
         let images = chunk.batch.images.to_device(device);
         let out = det.model.inspect(&images);
         // The same score `eval` gives (with the mirror image when the options say so).
-        let mut p = out.logit.sigmoid().view([-1]);
+        let mut p = out.logit.sigmoid().reshape([-1]);
         if opts.flip {
-            p = (p + det.model.score(&images.flip([3i64])).view([-1])) / 2.0;
+            p = (p + det.model.score(&images.flip([3i64])).reshape([-1])) / 2.0;
         }
         let scores = Vec::<f32>::try_from(p.to_device(Device::Cpu))?;
         let feats = crate::score::rows(&out.pooled)?;
@@ -161,7 +161,7 @@ fn channel_mean(m: &Tensor, i: i64) -> Result<Vec<f32>> {
         .mean_dim([0i64].as_slice(), false, Kind::Float)
         .to_device(Device::Cpu)
         .contiguous();
-    Ok(Vec::<f32>::try_from(m.view([-1]))?)
+    Ok(Vec::<f32>::try_from(m.reshape([-1]))?)
 }
 
 /// The attention maps of `records` (read errors skip the face, as in `inspect`).
@@ -181,7 +181,7 @@ pub fn attention_maps(
         }
         let images = chunk.batch.images.to_device(device);
         let o = det.model.inspect(&images);
-        let scores = Vec::<f32>::try_from(o.logit.sigmoid().view([-1]).to_device(Device::Cpu))?;
+        let scores = Vec::<f32>::try_from(o.logit.sigmoid().reshape([-1]).to_device(Device::Cpu))?;
         let hw = o
             .m_df
             .as_ref()
@@ -191,7 +191,7 @@ pub fn attention_maps(
         for (j, &i) in chunk.batch.indices.iter().enumerate() {
             let r = records[i];
             let pixels =
-                Vec::<f32>::try_from(images.get(j as i64).to_device(Device::Cpu).view([-1]))?;
+                Vec::<f32>::try_from(images.get(j as i64).to_device(Device::Cpu).reshape([-1]))?;
             let bytes = pixels
                 .iter()
                 .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8)

@@ -323,8 +323,8 @@ impl Pseudo {
         true_domains: &Tensor,
         os_pooled: &Tensor,
     ) -> Result<Tensor> {
-        let labels = Vec::<f32>::try_from(labels.to_device(Device::Cpu).view([-1]))?;
-        let truth = Vec::<i64>::try_from(true_domains.to_device(Device::Cpu).view([-1]))?;
+        let labels = Vec::<f32>::try_from(labels.to_device(Device::Cpu).reshape([-1]))?;
+        let truth = Vec::<i64>::try_from(true_domains.to_device(Device::Cpu).reshape([-1]))?;
         let mut rows = crate::score::rows(os_pooled)?;
         normalise(&mut rows);
         let mut out = Vec::with_capacity(labels.len());
