@@ -167,7 +167,9 @@ pub const BENCH_SIZE: u32 = 224;
 /// Side of the model input. Traces made at 224 px fade in the resize: against 128 px, did
 /// seed 0 (300-400 steps, benchmark test frame AUC intra / held-out; independent forgeries,
 /// clean): 0.866 / 0.795; 0.591 at 128 and 0.901 / 0.855; 0.645 at 160, for 1.56x the
-/// compute. Seed 1 at 160: 0.847 / 0.775; 0.641.
+/// compute. Seed 1 at 160: 0.847 / 0.775; 0.641. 144 px was no faster on 2 cores (130-139 s
+/// against 142-148 s for 300 steps of did, its maps' odd sides) and scored lower (did seeds 0
+/// and 1: 0.830 / 0.704 and 0.842 / 0.780 against 0.858 / 0.803 and 0.865 / 0.803 at 160).
 pub const MODEL_SIZE: u32 = 160;
 
 /// The recipe of every run; only `variant` (and the seed) differ between the main runs.
@@ -233,10 +235,11 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
         c.schedule.epochs = 2;
         c.schedule.steps_per_epoch = 75;
     } else {
-        // 3 x 100 steps at 160 px take what 4 x 100 took at 128 px (129 s against 133 s
-        // for did on 2 cores), which is what 6 runs in 15 minutes allow.
-        c.schedule.epochs = 3;
-        c.schedule.steps_per_epoch = 100;
+        // Six runs must fit in 15 minutes on 2 cores: 3 x 100 steps took 16.4 (158 s a
+        // run, 7 s of it per validation pass). Validation AUC still rose at the third epoch
+        // in every run, so more steps would help; two passes of 125 keep 250 of them.
+        c.schedule.epochs = 2;
+        c.schedule.steps_per_epoch = 125;
     }
     c.schedule.log_every = 10;
     c
