@@ -313,6 +313,22 @@ def clip_setup(args, ident):
     return static, motion
 
 
+def prepare_clips(args, root, out, condition):
+    """`crossdf prepare` of the clips under root (all test) into out/<condition>_faces; writes
+    manifest_<condition>.jsonl with paths relative to out/, so all manifests live side by side."""
+    prep = out / f"{condition}_faces"
+    if prep.exists():
+        shutil.rmtree(prep)
+    subprocess.run(["nice", "-n", "10", str(args.crossdf), "prepare", "--layout", "folder",
+                    "--root", str(root), "--out", str(prep), "--frames", str(args.frames),
+                    "--size", str(uf.SIZE), "--val-frac", "0", "--test-frac", "1", "--jobs", "1"],
+                   check=True)
+    rows = [dict(r, path=os.path.relpath(prep / r["path"], out))
+            for r in read_jsonl(prep / "manifest.jsonl")]
+    write_jsonl(out / f"manifest_{condition}.jsonl", rows)
+    return prep, rows
+
+
 def build_videos(args, by_id, out, frame):
     root = out / "video_src"
     if root.exists():
@@ -374,18 +390,8 @@ def build_videos(args, by_id, out, frame):
                         "-pix_fmt", "yuv420p", str(vid)], check=True)
     if tmp.exists():
         shutil.rmtree(tmp)
-    prep = out / "video_faces"
-    if prep.exists():
-        shutil.rmtree(prep)
     log(f"  videos: {len(plan)} clips; crossdf prepare --layout folder ...")
-    subprocess.run(["nice", "-n", "10", str(args.crossdf), "prepare", "--layout", "folder",
-                    "--root", str(root), "--out", str(prep), "--frames", str(args.frames),
-                    "--size", str(uf.SIZE), "--val-frac", "0", "--test-frac", "1", "--jobs", "1"],
-                   check=True)
-    vrows = read_jsonl(prep / "manifest.jsonl")
-    # relative to out/, so all manifests live side by side
-    rows = [dict(r, path=os.path.relpath(prep / r["path"], out)) for r in vrows]
-    write_jsonl(out / "manifest_video.jsonl", rows)
+    prep, rows = prepare_clips(args, root, out, "video")
     skipped = prep / "skipped.jsonl"
     nskip = len(read_jsonl(skipped)) if skipped.exists() else 0
     return dict(clips=len(plan), faces=len(rows), skipped=nskip,
@@ -510,17 +516,8 @@ def build_footage(args, by_id, out, cframe):
             encode(fdir, root / "fake" / method / f"{name}.mp4")
             plan.append(dict(video=v.name, method=method))
     shutil.rmtree(work)
-    prep = out / "footage_faces"
-    if prep.exists():
-        shutil.rmtree(prep)
     log(f"  footage: {len(plan)} clips; crossdf prepare --layout folder ...")
-    subprocess.run(["nice", "-n", "10", str(args.crossdf), "prepare", "--layout", "folder",
-                    "--root", str(root), "--out", str(prep), "--frames", str(args.frames),
-                    "--size", str(uf.SIZE), "--val-frac", "0", "--test-frac", "1", "--jobs", "1"],
-                   check=True)
-    rows = [dict(r, path=os.path.relpath(prep / r["path"], out))
-            for r in read_jsonl(prep / "manifest.jsonl")]
-    write_jsonl(out / "manifest_footage.jsonl", rows)
+    _, rows = prepare_clips(args, root, out, "footage")
     return dict(plan=plan, faces=len(rows))
 
 
