@@ -40,7 +40,7 @@ Conditions (one manifest each in --out, all split "test"):
            the held-out face_warp method also has)
 
 The crop size is taken from the synth images: build from a 224 px run to test what `crossdf
-prepare` gives by default, or from the demo's own data (128 px) to test at training size.
+prepare` gives by default; the demo's own data (DEMO_OUT/data) is 224 px too.
 
   unseen_check.py build --out DIR [--synth DIR] [--crossdf BIN] [--fakes-per-identity K] ...
   unseen_check.py eval  --out DIR --model RUN [--model RUN ...] [--crossdf BIN]
@@ -584,7 +584,7 @@ def cmd_sheet(args):
         for r in read_jsonl(mf):
             clips.setdefault(r["video"], []).append(r)
         names = sorted(clips, key=lambda v: (v.split("/")[-1], v.split("/")[0] != "real", v))
-        per_row = 4 if cond == "footage" else 4
+        per_row = 4
         rows_n = (len(names) + per_row - 1) // per_row
         g = np.full((rows_n * (tile + 18), per_row * tile), 255, np.uint8)
         for i, v in enumerate(names):

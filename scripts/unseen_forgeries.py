@@ -305,6 +305,3 @@ def m_jpeg_splice(img, frame, rng, donor=None, donor_frame=None):
 
 
 FORGE = {name: globals()["m_" + name] for name in METHODS}
-
-
-FORGE = {name: globals()["m_" + name] for name in METHODS}

@@ -260,13 +260,18 @@ fn imagenet_norm_is_the_data_pipelines_normalisation() {
 /// The channels-last layout `features` uses gives the feature map of the plain layout.
 #[test]
 fn channels_last_features_equal_the_plain_layout() {
-    for kind in [BackboneKind::MobilenetV2, BackboneKind::ResnetTiny] {
+    for kind in [
+        BackboneKind::MobilenetV2,
+        BackboneKind::ResnetTiny,
+        BackboneKind::EfficientnetV2Tiny,
+        BackboneKind::EfficientnetLiteTiny,
+    ] {
         let vs = tch::nn::VarStore::new(Device::Cpu);
         let net = Backbone::build(&vs.root(), kind);
         let x = Tensor::randn([2, 3, 64, 64], (Kind::Float, Device::Cpu));
         let _g = tch::no_grad_guard();
         let a = net.features(&x, false);
-        let b = net.features_as_given(&x.contiguous(), false);
+        let b = net.features_as_given(&x, false);
         assert_eq!(a.size(), b.size());
         let err = (&a - &b).abs().max().double_value(&[]);
         let scale = b.abs().max().double_value(&[]);

@@ -244,7 +244,7 @@ impl Backbone {
     /// convolutions then keep that layout throughout, measured 15-28% faster for MobileNetV2
     /// and ResNet-50 training and scoring on 2 cores (`crossdf bench`), same numbers.
     pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
-        self.features_as_given(&channels_last(x), train)
+        self.features_as_given(&crate::layers::channels_last(x), train)
     }
 
     fn features_as_given(&self, x: &Tensor, train: bool) -> Tensor {
@@ -305,11 +305,6 @@ fn lite_config(kind: BackboneKind) -> EfficientNetLiteConfig {
         BackboneKind::EfficientnetLite2 => EfficientNetLiteConfig::lite2(),
         _ => EfficientNetLiteConfig::tiny(),
     }
-}
-
-/// `x` [N, C, H, W] with channels-last strides (same shape and values).
-fn channels_last(x: &Tensor) -> Tensor {
-    x.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2])
 }
 
 #[cfg(test)]

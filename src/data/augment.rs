@@ -50,7 +50,7 @@ impl Default for AugmentConfig {
             jitter_prob: 0.3,
             brightness: (-0.1, 0.1),
             contrast: (0.8, 1.2),
-            downscale_prob: 0.1,
+            downscale_prob: 0.0,
             downscale: (0.5, 1.0),
             blur_prob: 0.1,
             blur_sigma: (0.1, 2.0),

@@ -57,8 +57,9 @@ pub struct TrainLoaderConfig {
     /// Decoded batches kept ready ahead of the consumer.
     pub prefetch: usize,
     pub augment: AugmentConfig,
-    /// Decode every image once, at `size` (at `online.size` when that is set), and keep the
-    /// gray bytes in memory (n x size^2 bytes) instead of decoding PNGs every step. Unreadable files are then found up front.
+    /// Decode every image once, at `size` (at `online.size` when that is set and online
+    /// methods are on), and keep the gray bytes in memory (n x side^2 bytes) instead of
+    /// decoding PNGs every step. Unreadable files are then found up front.
     pub cache: bool,
     /// With `cache`: the share of unreadable files above which training refuses to start;
     /// below it they are left out and listed in [`TrainLoader::skipped`].
@@ -128,15 +129,6 @@ impl Source {
                 self.forge_size,
             ))),
         }
-    }
-}
-
-/// `img` at `size` x `size`, borrowed when it already is.
-fn at_size(img: Cow<'_, GrayImage>, size: u32) -> Cow<'_, GrayImage> {
-    if img.dimensions() == (size, size) {
-        img
-    } else {
-        Cow::Owned(resize_gray(&img, size))
     }
 }
 
@@ -483,7 +475,7 @@ fn train_batch(
             path: s.path.clone(),
             source,
         })?;
-        raw.push(i, s, &gray_to_f32(&at_size(Cow::Owned(img), cfg.size)));
+        raw.push(i, s, &gray_to_f32(&resize_gray(&img, cfg.size)));
     }
     Ok(raw)
 }

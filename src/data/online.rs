@@ -2,10 +2,12 @@
 //! training batch (the way self-blended-image training works), so no fake repeats and the
 //! detector cannot memorise a fixed set of forgeries.
 //!
-//! A fake is made at the model's input size from the cached real crop, so no resize can
-//! smooth its trace away afterwards. Crops from `prepare` and `synth` are aligned onto the
-//! 5-point template, so the template (scaled to the model size) stands in for the face's
-//! landmarks; the methods only need them for face-shaped masks and regions.
+//! A fake is made from the cached real crop at `size` (the model's input size unless set):
+//! at the model's size no resize can smooth its trace away afterwards; at the crops' own
+//! side it is resized with the real faces, as a forgery of a prepared face would be. Crops
+//! from `prepare` and `synth` are aligned onto the 5-point template, so the template (scaled
+//! to that side) stands in for the face's landmarks; the methods only need them for
+//! face-shaped masks and regions.
 use crate::error::Result;
 use crate::face::align::{template, DEFAULT_MARGIN};
 use crate::synth::methods::{self, Face, Forgery};
@@ -28,7 +30,9 @@ pub struct OnlineConfig {
     /// is made there, and every face, real or fake, is then resized to the model's input the
     /// way evaluation resizes a stored crop. A real forgery is made on the face at its own
     /// resolution, not at the detector's, and the detector sees its trace only after that
-    /// resize; `None` makes fakes at the model's input size.
+    /// resize. Set it to the side of the stored crops (224 from `prepare`): at any other
+    /// side the real faces are resized twice in training but once in evaluation. `None`
+    /// makes fakes at the model's input size.
     pub size: Option<u32>,
 }
 

@@ -349,23 +349,14 @@ fn test_on(
         &recs,
         &det.config.score_options(OnError::Fail),
     )?;
+    // Scores come back in the order of `recs`: reals, then each set's fakes in turn.
     let (real_scores, fake_scores) = scored.records.split_at(reals.len());
-    let one_set = |set: &Manifest| -> Result<([LabelledMetrics; 2], Vec<ScoreRecord>)> {
-        let fakes_here: std::collections::HashSet<&Path> = set
-            .split(Split::Test)
-            .filter(|r| r.label == 1)
-            .map(|r| r.path.as_path())
-            .collect();
-        let in_set = |s: &&ScoreRecord| {
-            s.path
-                .as_deref()
-                .is_some_and(|p| fakes_here.contains(Path::new(p)))
-        };
-        let records: Vec<ScoreRecord> = real_scores
-            .iter()
-            .chain(fake_scores.iter().filter(in_set))
-            .cloned()
-            .collect();
+    let intra_fakes = sets[0].split(Split::Test).filter(|r| r.label == 1).count();
+    let (intra_fakes, cross_fakes) = fake_scores.split_at(intra_fakes);
+    let one_set = |set: &Manifest,
+                   fakes: &[ScoreRecord]|
+     -> Result<([LabelledMetrics; 2], Vec<ScoreRecord>)> {
+        let records: Vec<ScoreRecord> = real_scores.iter().chain(fakes).cloned().collect();
         let stem = set
             .path
             .file_stem()
@@ -375,7 +366,10 @@ fn test_on(
         let m = metrics::frame_and_video(&records, "test", CHECKPOINT_RULE)?;
         Ok((m, records))
     };
-    Ok([one_set(sets[0])?, one_set(sets[1])?])
+    Ok([
+        one_set(sets[0], intra_fakes)?,
+        one_set(sets[1], cross_fakes)?,
+    ])
 }
 
 /// `summary.json`, `summary.md`, `roc_intra.png`, `roc_cross.png`; `rocs` holds the first

@@ -131,15 +131,25 @@ pub fn derive_manifests(
             Split::Test,
         ),
     ];
-    // Training needs real faces only: its fakes are made online.
-    for c in counts
+    // Training needs real faces only (its fakes are made online); val and test need both.
+    for (c, split) in counts
         .iter()
-        .filter(|c| c.split != Split::Train.to_string())
+        .zip([Split::Train, Split::Val, Split::Test, Split::Test])
     {
         let real = c.domains.get(REAL_DOMAIN).copied().unwrap_or(0);
-        if real == 0 || real == c.images {
+        let missing = if split == Split::Train {
+            real == 0
+        } else {
+            real == 0 || real == c.images
+        };
+        if missing {
+            let need = if split == Split::Train {
+                "real images"
+            } else {
+                "both real and fake images"
+            };
             return Err(Error::invalid(format!(
-                "{}: the {} split needs both real and fake images (has {} real of {})",
+                "{}: the {} split needs {need} (has {} real of {})",
                 bench.path.display(),
                 c.split,
                 real,
@@ -210,8 +220,8 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
     // 306 at 16, 130 at 64); larger batches spill the caches.
     c.data.eval_batch = 16;
     // No mirror-image averaging: on the earlier 128 px benchmark it added 0.005-0.015 test
-    // frame AUC, but it doubles every validation and test pass, which took 20 of every 196 s
-    // of a run at 160 px; six runs must fit in 15 minutes.
+    // frame AUC, but it doubles every validation and test pass (20 s of a 196 s run at
+    // 160 px, 3 x 100 steps); six runs must fit in 15 minutes.
     c.data.eval_flip = false;
     c.data.workers = 1;
     c.data.balance = Balance::ClassDomain;
@@ -235,8 +245,8 @@ pub fn demo_config(variant: Variant, quick: bool, seed: u64, seen: &[String]) ->
         c.schedule.epochs = 2;
         c.schedule.steps_per_epoch = 75;
     } else {
-        // Six runs must fit in 15 minutes on 2 cores: 3 x 100 steps took 16.4 (158 s a
-        // run, 7 s of it per validation pass). Validation AUC still rose at the third epoch
+        // Six runs must fit in 15 minutes on 2 cores: 3 x 100 steps took 16.4 minutes (158 s
+        // a run, 7 s of it per validation pass; 814 s in all with 2 x 125). Validation AUC still rose at the third epoch
         // in every run, so more steps would help; two passes of 125 keep 250 of them.
         c.schedule.epochs = 2;
         c.schedule.steps_per_epoch = 125;

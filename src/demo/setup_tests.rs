@@ -158,6 +158,37 @@ fn bad_method_splits_are_errors() {
 }
 
 #[test]
+fn a_split_without_the_faces_it_needs_is_an_error() {
+    let dir = Path::new("/tmp/demo-out");
+    let methods = MethodSplit {
+        seen: vec!["self_blend".into()],
+        held_out: vec!["face_warp".into()],
+    };
+    // Train without real faces (online fakes need them); val and test without fakes.
+    for (drop, msg) in [
+        ((Split::Train, true), "the train split needs real images"),
+        (
+            (Split::Val, false),
+            "the val split needs both real and fake images",
+        ),
+        (
+            (Split::Test, false),
+            "the test split needs both real and fake images",
+        ),
+    ] {
+        let mut b = bench(dir);
+        b.records
+            .retain(|r| !(r.split == drop.0 && (r.domain == "real") == drop.1));
+        let e = derive_manifests(&b, &methods, dir)
+            .err()
+            .expect("an error")
+            .to_string();
+        assert!(e.contains(msg), "{e}");
+    }
+    assert!(derive_manifests(&bench(dir), &methods, dir).is_ok());
+}
+
+#[test]
 fn quick_config_is_smaller_and_keeps_the_papers_loss_but_lambda_dec() {
     let seen: Vec<String> = SEEN_METHODS.iter().map(|s| s.to_string()).collect();
     let q = demo_config(Variant::Bce, true, 3, &seen);

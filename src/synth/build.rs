@@ -81,6 +81,10 @@ pub struct SynthSummary {
     /// Faces aligned by the square box crop because their landmarks looked wrong.
     pub fallback_crops: usize,
     pub splits: BTreeMap<Split, SplitCounts>,
+    /// The split of every face (by identity): images on disk, donors included, are only
+    /// valid for the assignment they were made under.
+    #[serde(default)]
+    pub assignment: BTreeMap<String, Split>,
     /// Images written by this run / found from an earlier run (not part of the reuse check).
     #[serde(skip)]
     pub written: usize,
@@ -111,8 +115,8 @@ impl std::fmt::Display for SynthSummary {
 /// land in train/val/test, disjoint by construction: `faces` names each face's person. A
 /// person filmed for 32 frames weighs 32 faces, so dealing persons in turn would leave one
 /// split with a handful of faces. Persons are shuffled under `seed`, then placed largest
-/// first, each into the split with the most room left below its share of all faces. Fewer
-/// than 5 persons leave val or test empty.
+/// first, each into the split with the most room left below its share of all faces. With
+/// few persons (or one that outweighs a share) a split can stay empty; `build` refuses that.
 pub fn assign_splits<'a>(
     faces: impl IntoIterator<Item = &'a str>,
     seed: u64,
@@ -306,6 +310,10 @@ pub fn build_with_progress(
         ),
         fallback_crops,
         splits: BTreeMap::new(),
+        assignment: prepared
+            .iter()
+            .map(|p| (p.identity.clone(), p.split))
+            .collect(),
         written: 0,
         reused: 0,
     };
@@ -483,8 +491,9 @@ fn write_sheets(ctx: &Ctx, methods: &[Box<dyn Forgery>], out: &Path) -> Result<(
     })
 }
 
-/// A folder built with another seed, size or margin holds images that do not match these
-/// options; mixing them would silently corrupt the benchmark.
+/// A folder built with another seed, size, margin or assignment of faces to splits holds
+/// images that do not match these options (a fake's donor may sit in another split); mixing
+/// them would silently corrupt the benchmark.
 fn check_reuse(out: &Path, want: &SynthSummary) -> Result<()> {
     let path = out.join("synth.json");
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -506,6 +515,18 @@ fn check_reuse(out: &Path, want: &SynthSummary) -> Result<()> {
             want.seed,
             want.size,
             want.margin
+        )));
+    }
+    if old.assignment != want.assignment {
+        let moved = want
+            .assignment
+            .iter()
+            .filter(|(id, s)| old.assignment.get(*id) != Some(s))
+            .count();
+        return Err(Error::invalid(format!(
+            "{} was built with another assignment of faces to splits ({moved} of {} faces              are new or in another split; an older crossdf or other source photos): use              another --out folder or delete it",
+            out.display(),
+            want.assignment.len()
         )));
     }
     Ok(())

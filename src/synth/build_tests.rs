@@ -203,6 +203,17 @@ fn same_seed_same_images_and_a_second_run_reuses_them() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("seed 11"), "{err}");
+
+    // Same options, but more faces move persons between splits: the old images (donors
+    // included) belong to another assignment.
+    let err = build(&self::faces(14), &opts, d1.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("another assignment of faces to splits"),
+        "{err}"
+    );
+    assert!(err.contains("of 14 faces"), "{err}");
 }
 
 #[test]

@@ -233,11 +233,12 @@ fn crop(
     let s = size as i64;
     // Channels last, as facenet's crops are (area resampling keeps its channels-last frame's
     // layout): R- and O-Net's max pooling runs about 3x faster that way than on planes.
-    let t = Tensor::from_slice(&data)
-        .f_view([kept.len() as i64, 3, s, s])?
-        .permute([0, 2, 3, 1])
-        .contiguous()
-        .permute([0, 3, 1, 2]);
+    let t = crate::layers::channels_last(&Tensor::from_slice(&data).f_view([
+        kept.len() as i64,
+        3,
+        s,
+        s,
+    ])?);
     Ok((Some(t.to_device(device)), kept))
 }
 
