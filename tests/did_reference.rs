@@ -83,6 +83,7 @@ impl Fixture {
             reduction: 16,
             dropout: self.meta["dropout"].as_f64().unwrap(),
             freeze_backbone: false,
+            frozen_blocks: 0,
             t_arch: crossdf::did::MiArch::Paper,
         };
         let model =

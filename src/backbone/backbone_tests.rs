@@ -278,3 +278,73 @@ fn channels_last_features_equal_the_plain_layout() {
         assert!(err <= 1e-5 * scale.max(1.0), "{kind}: {err} of {scale}");
     }
 }
+
+/// A training step with the stem and two blocks frozen: those weights and BatchNorm
+/// statistics stay bit for bit as loaded (Adam's weight decay included), the rest learns,
+/// and in eval mode the frozen net computes what the unfrozen one does.
+#[test]
+fn frozen_blocks_stay_as_loaded_and_the_rest_learns() {
+    use crate::train::optim::{Adam, OptimConfig};
+    let cases: [(BackboneKind, &[&str], &str); 4] = [
+        (
+            BackboneKind::MobilenetV2Tiny,
+            &["features.0.", "features.1.", "features.2."],
+            "features.3.",
+        ),
+        (
+            BackboneKind::ResnetTiny,
+            &["conv1.", "bn1.", "layer1.0.", "layer2.0."],
+            "layer3.0.",
+        ),
+        (
+            BackboneKind::EfficientnetLiteTiny,
+            &["_conv_stem.", "_bn0.", "_blocks.0.", "_blocks.1."],
+            "_blocks.2.",
+        ),
+        (
+            BackboneKind::EfficientnetV2Tiny,
+            &["features.0.", "features.1."],
+            "features.6.",
+        ),
+    ];
+    for (kind, frozen_prefixes, learning_prefix) in cases {
+        tch::manual_seed(3);
+        let vs = tch::nn::VarStore::new(Device::Cpu);
+        let mut net = Backbone::build(&vs.root(), kind);
+        let x = Tensor::randn([4, 3, 48, 48], (Kind::Float, Device::Cpu));
+        let plain = tch::no_grad(|| net.features(&x, false));
+        net.freeze_blocks(2).unwrap();
+        assert!(net.freeze_blocks(net.blocks() + 1).is_err(), "{kind}");
+        let before: HashMap<String, Tensor> = vs
+            .variables()
+            .into_iter()
+            .map(|(k, t)| (k, t.copy()))
+            .collect();
+        let frozen_eval = tch::no_grad(|| net.features(&x, false));
+        assert!(frozen_eval.allclose(&plain, 0.0, 0.0, false), "{kind}");
+
+        let mut opt = Adam::new(&vs.variables(), OptimConfig::default());
+        opt.zero_grad();
+        net.features(&x, true).square().mean(Kind::Float).backward();
+        opt.step();
+        let changed = |name: &str| !vs.variables()[name].equal(&before[name]);
+        let names: Vec<String> = before.keys().cloned().collect();
+        let mut n_frozen = 0;
+        for name in &names {
+            if frozen_prefixes.iter().any(|p| name.starts_with(p)) {
+                n_frozen += 1;
+                assert!(!changed(name), "{kind}: frozen {name} changed");
+            }
+        }
+        assert!(
+            n_frozen > 0,
+            "{kind}: no variable under {frozen_prefixes:?}"
+        );
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(learning_prefix) && changed(n)),
+            "{kind}: nothing under {learning_prefix} learned"
+        );
+    }
+}

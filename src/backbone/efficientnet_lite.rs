@@ -200,12 +200,17 @@ impl EfficientNetLite {
         }
     }
 
-    pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut y = self.stem.forward_t(x, train);
-        for b in &self.blocks {
-            y = b.forward_t(&y, train);
-        }
+    /// `I_X`; the stem and the first `frozen` blocks run frozen ([`super::run_blocks`]).
+    pub fn features(&self, x: &Tensor, train: bool, frozen: usize) -> Tensor {
+        let stem = |x: &Tensor, t| self.stem.forward_t(x, t);
+        let y = super::run_blocks(x, train, frozen, stem, &self.blocks, |b, y, t| {
+            b.forward_t(y, t)
+        });
         self.head.forward_t(&y, train)
+    }
+
+    pub fn blocks(&self) -> usize {
+        self.blocks.len()
     }
 
     pub fn out_channels(&self) -> i64 {

@@ -188,6 +188,36 @@ pub struct Backbone {
     pub kind: BackboneKind,
     net: Arch,
     head: Option<blocks::PoolLinear>,
+    /// Leading blocks kept as loaded ([`Backbone::freeze_blocks`]).
+    frozen: usize,
+}
+
+/// Runs `stem`, then `blocks` through `block`. With `frozen > 0` the stem and the first
+/// `frozen` blocks run without gradient and in eval mode: their weights and BatchNorm
+/// statistics stay as loaded, and the backward pass through the full-resolution layers,
+/// the costliest part of a CPU training step, is skipped.
+fn run_blocks<B>(
+    x: &Tensor,
+    train: bool,
+    frozen: usize,
+    stem: impl Fn(&Tensor, bool) -> Tensor,
+    blocks: &[B],
+    block: impl Fn(&B, &Tensor, bool) -> Tensor,
+) -> Tensor {
+    let frozen = frozen.min(blocks.len());
+    let mut y = if frozen == 0 {
+        stem(x, train)
+    } else {
+        tch::no_grad(|| {
+            blocks[..frozen]
+                .iter()
+                .fold(stem(x, false), |y, b| block(b, &y, false))
+        })
+    };
+    for b in &blocks[frozen..] {
+        y = block(b, &y, train);
+    }
+    y
 }
 
 impl Backbone {
@@ -213,6 +243,7 @@ impl Backbone {
             kind,
             net,
             head: None,
+            frozen: 0,
         }
     }
 
@@ -248,12 +279,37 @@ impl Backbone {
     }
 
     fn features_as_given(&self, x: &Tensor, train: bool) -> Tensor {
+        let f = self.frozen;
         match &self.net {
-            Arch::ResNet(n) => n.features(x, train),
-            Arch::V2(n) => n.features(x, train),
-            Arch::Lite(n) => n.features(x, train),
-            Arch::MobileNetV2(n) => n.features(x, train),
+            Arch::ResNet(n) => n.features(x, train, f),
+            Arch::V2(n) => n.features(x, train, f),
+            Arch::Lite(n) => n.features(x, train, f),
+            Arch::MobileNetV2(n) => n.features(x, train, f),
         }
+    }
+
+    /// Number of blocks after the stem (inverted residuals, MBConvs or residual blocks).
+    pub fn blocks(&self) -> usize {
+        match &self.net {
+            Arch::ResNet(n) => n.blocks(),
+            Arch::V2(n) => n.blocks(),
+            Arch::Lite(n) => n.blocks(),
+            Arch::MobileNetV2(n) => n.blocks(),
+        }
+    }
+
+    /// Keeps the stem and the first `n` blocks as loaded in training (0: every layer
+    /// learns). Their parameters get no gradient, so the optimizer leaves them alone.
+    pub fn freeze_blocks(&mut self, n: usize) -> Result<()> {
+        if n > self.blocks() {
+            return Err(Error::invalid(format!(
+                "cannot freeze {n} blocks of {}: it has {}",
+                self.kind,
+                self.blocks()
+            )));
+        }
+        self.frozen = n;
+        Ok(())
     }
 
     /// Class logits of a normalised 3-channel input; only for a backbone built with its head.

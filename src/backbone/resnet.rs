@@ -172,18 +172,21 @@ impl ResNet {
         }
     }
 
-    pub fn features(&self, x: &Tensor, train: bool) -> Tensor {
-        let mut y = x
-            .apply(&self.conv1)
-            .apply_t(&self.bn1, train)
-            .relu_()
-            .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false);
-        for stage in &self.stages {
-            for block in stage {
-                y = block.forward_t(&y, train);
-            }
-        }
-        y
+    /// `I_X`; conv1 and the first `frozen` residual blocks (counted across the stages) run
+    /// frozen ([`super::run_blocks`]).
+    pub fn features(&self, x: &Tensor, train: bool, frozen: usize) -> Tensor {
+        let stem = |x: &Tensor, t| {
+            x.apply(&self.conv1)
+                .apply_t(&self.bn1, t)
+                .relu_()
+                .max_pool2d([3, 3], [2, 2], [1, 1], [1, 1], false)
+        };
+        let blocks: Vec<&Residual> = self.stages.iter().flatten().collect();
+        super::run_blocks(x, train, frozen, stem, &blocks, |b, y, t| b.forward_t(y, t))
+    }
+
+    pub fn blocks(&self) -> usize {
+        self.stages.iter().map(Vec::len).sum()
     }
 
     pub fn out_channels(&self) -> i64 {
@@ -199,7 +202,7 @@ impl ResNet {
 
 impl ModuleT for ResNet {
     fn forward_t(&self, x: &Tensor, train: bool) -> Tensor {
-        self.features(x, train)
+        self.features(x, train, 0)
     }
 }
 
@@ -253,7 +256,7 @@ mod tests {
         let net = ResNet::new(&vs.root(), &ResNetConfig::tiny());
         for side in [64i64, 97, 224] {
             let x = Tensor::randn([2, 3, side, side], (Kind::Float, Device::Cpu));
-            let y = net.features(&x, false);
+            let y = net.features(&x, false, 0);
             let f = net.feature_size(side);
             assert_eq!(y.size(), vec![2, net.out_channels(), f, f], "input {side}");
         }

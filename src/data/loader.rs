@@ -184,7 +184,13 @@ impl TrainLoader {
                 origin.push(Some((r, m)));
             }
         }
-        let sampler = Sampler::new(&samples, cfg.batch, cfg.balance, cfg.seed)?;
+        let shares = cfg
+            .online_domains
+            .iter()
+            .enumerate()
+            .map(|(m, &d)| (d, cfg.online.share(m)))
+            .collect();
+        let sampler = Sampler::new(&samples, cfg.batch, cfg.balance, cfg.seed, &shares)?;
         let source = Arc::new(Source {
             samples,
             cache,

@@ -8,7 +8,7 @@
 //! from `prepare` and `synth` are aligned onto the 5-point template, so the template (scaled
 //! to that side) stands in for the face's landmarks; the methods only need them for
 //! face-shaped masks and regions.
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::face::align::{template, DEFAULT_MARGIN};
 use crate::synth::methods::{self, Face, Forgery};
 use image::{GrayImage, RgbImage};
@@ -34,6 +34,11 @@ pub struct OnlineConfig {
     /// side the real faces are resized twice in training but once in evaluation. `None`
     /// makes fakes at the model's input size.
     pub size: Option<u32>,
+    /// Slots per round of fakes for each method, in the order of `methods` (empty: one
+    /// each). With `balance = "class_domain"` a method of share 2 makes twice the fakes of
+    /// one of share 1: subtle traces (a blend boundary) need more examples than loud ones
+    /// (an up-sampling grid).
+    pub shares: Vec<u32>,
 }
 
 impl Default for OnlineConfig {
@@ -43,6 +48,7 @@ impl Default for OnlineConfig {
             margin: DEFAULT_MARGIN,
             keep_manifest_fakes: false,
             size: None,
+            shares: Vec::new(),
         }
     }
 }
@@ -67,7 +73,24 @@ impl OnlineConfig {
 
     /// The methods, in the order given; an unknown name is an error that lists the known ones.
     pub fn resolve(&self) -> Result<Vec<Box<dyn Forgery>>> {
+        if !self.shares.is_empty() && self.shares.len() != self.methods.len() {
+            return Err(Error::invalid(format!(
+                "data.online.shares has {} entries for {} methods: give one per method or none",
+                self.shares.len(),
+                self.methods.len()
+            )));
+        }
+        if self.shares.contains(&0) {
+            return Err(Error::invalid(
+                "data.online.shares: a share of 0 makes no fakes; drop the method instead",
+            ));
+        }
         methods::by_names(&self.methods)
+    }
+
+    /// Share of method `m` (an index into `methods`).
+    pub fn share(&self, m: usize) -> u32 {
+        self.shares.get(m).copied().unwrap_or(1)
     }
 }
 
@@ -174,5 +197,23 @@ mod tests {
         };
         let e = cfg.resolve().err().unwrap().to_string();
         assert!(e.contains("nope") && e.contains("self_blend"), "{e}");
+    }
+
+    #[test]
+    fn shares_must_match_the_methods() {
+        let mut cfg = OnlineConfig {
+            methods: vec!["self_blend".into(), "gan_upsample".into()],
+            shares: vec![2],
+            ..Default::default()
+        };
+        let e = cfg.resolve().err().unwrap().to_string();
+        assert!(e.contains("1 entries for 2 methods"), "{e}");
+        cfg.shares = vec![2, 0];
+        assert!(cfg.resolve().is_err());
+        cfg.shares = vec![2, 1];
+        assert_eq!(cfg.resolve().unwrap().len(), 2);
+        assert_eq!((cfg.share(0), cfg.share(1)), (2, 1));
+        cfg.shares.clear();
+        assert_eq!(cfg.share(1), 1);
     }
 }

@@ -45,7 +45,9 @@ fn mix(words: &[u64]) -> u64 {
 /// every member is seen once per epoch. The class counts of batch `b` alternate when
 /// the batch size is odd (fake gets the extra one at even `b`), so the stream position
 /// where `b` starts has a closed form. Fake slots are dealt to the fake domains round
-/// robin: global fake slot `s` goes to domain `s % D`, position `s / D`.
+/// robin over a cycle in which fake domain `d` holds `share(d)` slots (one each unless
+/// shares are given): global fake slot `s` goes to the group at `s % L` of the cycle of
+/// length `L`, position `(s / L) * share + k` for its `k`-th slot in the cycle.
 #[derive(Clone)]
 pub(crate) struct Sampler {
     seed: u64,
@@ -53,6 +55,8 @@ pub(crate) struct Sampler {
     extra: u64,
     real: Group,
     fake: Vec<Group>,
+    /// One round of fake slots: (group, the slot's rank among the group's slots, its share).
+    cycle: Vec<(usize, u64, u64)>,
 }
 
 #[derive(Clone)]
@@ -95,11 +99,14 @@ impl Group {
 }
 
 impl Sampler {
+    /// `shares` weighs fake domains against each other under `ClassDomain` (domain id ->
+    /// slots per round; 1 for a domain not listed); `Class` ignores it.
     pub(crate) fn new(
         samples: &[Sample],
         batch: usize,
         balance: Balance,
         seed: u64,
+        shares: &BTreeMap<usize, u32>,
     ) -> Result<Self> {
         if batch < 2 {
             return Err(Error::invalid(format!(
@@ -126,6 +133,22 @@ impl Sampler {
                 )));
             }
         }
+        let mut cycle = Vec::new();
+        for (g, domain) in fake.keys().enumerate() {
+            let share = match balance {
+                Balance::Class => 1,
+                Balance::ClassDomain => shares.get(domain).copied().unwrap_or(1),
+            };
+            if share == 0 {
+                return Err(Error::invalid(format!(
+                    "fake domain {domain} has share 0: drop it from the methods instead"
+                )));
+            }
+            cycle.extend((0..share as u64).map(|k| (g, k, share as u64)));
+        }
+        // Interleave the slots (each group's k-th slot by its fraction k / share) so that a
+        // batch mixes the domains instead of taking one domain's slots in a run.
+        cycle.sort_by(|a, b| (a.1 * b.2, a.0).cmp(&(b.1 * a.2, b.0)));
         Ok(Sampler {
             seed,
             half: batch as u64 / 2,
@@ -135,6 +158,7 @@ impl Sampler {
                 .zip(fake.into_values())
                 .map(|(id, m)| Group::new(id, m))
                 .collect(),
+            cycle,
         })
     }
 
@@ -147,9 +171,10 @@ impl Sampler {
         let mut out: Vec<usize> = (real_start..real_start + n_real)
             .map(|p| self.real.at(self.seed, p))
             .collect();
-        let d = self.fake.len() as u64;
+        let len = self.cycle.len() as u64;
         for s in fake_start..fake_start + n_fake {
-            out.push(self.fake[(s % d) as usize].at(self.seed, s / d));
+            let (g, k, share) = self.cycle[(s % len) as usize];
+            out.push(self.fake[g].at(self.seed, (s / len) * share + k));
         }
         out
     }
@@ -184,10 +209,11 @@ mod tests {
         batch: usize,
         balance: Balance,
         seed: u64,
+        shares: &BTreeMap<usize, u32>,
         n: u64,
     ) -> Vec<Vec<usize>> {
-        let mut sampler = Sampler::new(s, batch, balance, seed).unwrap();
-        let (mut real_pos, mut fake_slot) = (0u64, 0u64);
+        let mut sampler = Sampler::new(s, batch, balance, seed, shares).unwrap();
+        let (mut real_pos, mut fake_slot) = (0u64, 0usize);
         let mut fake_pos = vec![0u64; sampler.fake.len()];
         let mut out = Vec::new();
         for b in 0..n {
@@ -202,7 +228,8 @@ mod tests {
                 real_pos += 1;
             }
             for _ in 0..n_fake {
-                let g = (fake_slot % fake_pos.len() as u64) as usize;
+                let cycle = &sampler.cycle;
+                let g = cycle[fake_slot % cycle.len()].0;
                 ids.push(sampler.fake[g].at(seed, fake_pos[g]));
                 fake_pos[g] += 1;
                 fake_slot += 1;
@@ -215,24 +242,51 @@ mod tests {
     #[test]
     fn closed_form_matches_sequential_drawing() {
         let s = samples(7, &[(1, 3), (2, 5), (4, 1)]);
-        for (batch, balance) in [
-            (5, Balance::Class),
-            (6, Balance::ClassDomain),
-            (15, Balance::ClassDomain),
+        let equal = BTreeMap::new();
+        let weighed = BTreeMap::from([(2, 3), (4, 2)]);
+        for (batch, balance, shares) in [
+            (5, Balance::Class, &weighed),
+            (6, Balance::ClassDomain, &equal),
+            (15, Balance::ClassDomain, &equal),
+            (7, Balance::ClassDomain, &weighed),
         ] {
-            let want = sequential(&s, batch, balance, 11, 40);
+            let want = sequential(&s, batch, balance, 11, shares, 40);
             // Fresh sampler per batch, in reverse order: no hidden state may matter.
             for b in (0..40u64).rev() {
-                let mut fresh = Sampler::new(&s, batch, balance, 11).unwrap();
+                let mut fresh = Sampler::new(&s, batch, balance, 11, shares).unwrap();
                 assert_eq!(fresh.indices(b), want[b as usize], "batch {b}");
             }
         }
     }
 
     #[test]
+    fn shares_set_each_domains_part_of_every_round_of_fakes() {
+        // Domains 1, 2, 4 with shares 1, 3, 2: every 6 fake slots hold 1, 3 and 2 of them.
+        let s = samples(20, &[(1, 30), (2, 30), (4, 30)]);
+        let shares = BTreeMap::from([(2, 3), (4, 2)]);
+        let mut sampler = Sampler::new(&s, 12, Balance::ClassDomain, 3, &shares).unwrap();
+        let fakes: Vec<usize> = (0..20)
+            .flat_map(|b| sampler.indices(b).into_iter().skip(6))
+            .map(|i| s[i].domain)
+            .collect();
+        for round in fakes.chunks(6) {
+            let count = |d| round.iter().filter(|&&x| x == d).count();
+            assert_eq!((count(1), count(2), count(4)), (1, 3, 2), "{round:?}");
+        }
+        // Interleaved: the share-3 domain never takes three slots in a row.
+        assert!(fakes.windows(3).all(|w| !w.iter().all(|&d| d == 2)));
+        // Without shares the round robin of one slot each is unchanged.
+        let mut plain = Sampler::new(&s, 12, Balance::ClassDomain, 3, &BTreeMap::new()).unwrap();
+        let doms: Vec<usize> = plain.indices(0)[6..].iter().map(|&i| s[i].domain).collect();
+        assert_eq!(doms, [1, 2, 4, 1, 2, 4]);
+        let zero = BTreeMap::from([(1, 0)]);
+        assert!(Sampler::new(&s, 12, Balance::ClassDomain, 3, &zero).is_err());
+    }
+
+    #[test]
     fn every_member_once_per_epoch_and_epochs_reshuffled() {
         let s = samples(9, &[(1, 4)]);
-        let mut sampler = Sampler::new(&s, 4, Balance::Class, 5).unwrap();
+        let mut sampler = Sampler::new(&s, 4, Balance::Class, 5, &BTreeMap::new()).unwrap();
         let reals: Vec<usize> = (0..45).map(|p| sampler.real.at(5, p)).collect();
         for epoch in reals.chunks(9) {
             let mut e = epoch.to_vec();
@@ -248,20 +302,33 @@ mod tests {
 
     #[test]
     fn missing_class_or_tiny_batch_is_an_error() {
-        let err = Sampler::new(&samples(3, &[]), 4, Balance::Class, 0)
+        let err = Sampler::new(&samples(3, &[]), 4, Balance::Class, 0, &BTreeMap::new())
             .err()
             .unwrap();
         assert!(
             err.to_string().contains("no fake (label 1) images"),
             "{err}"
         );
-        let err = Sampler::new(&samples(0, &[(1, 3)]), 4, Balance::Class, 0)
-            .err()
-            .unwrap();
+        let err = Sampler::new(
+            &samples(0, &[(1, 3)]),
+            4,
+            Balance::Class,
+            0,
+            &BTreeMap::new(),
+        )
+        .err()
+        .unwrap();
         assert!(
             err.to_string().contains("no real (label 0) images"),
             "{err}"
         );
-        assert!(Sampler::new(&samples(3, &[(1, 3)]), 1, Balance::Class, 0).is_err());
+        assert!(Sampler::new(
+            &samples(3, &[(1, 3)]),
+            1,
+            Balance::Class,
+            0,
+            &BTreeMap::new()
+        )
+        .is_err());
     }
 }

@@ -249,7 +249,8 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
         wall_seconds: wall,
         notes: vec![
             format!(
-                "Backbone {} at {}x{} gray, ImageNet weights (`{}`), fine-tuned; T {:?} \
+                "Backbone {} at {}x{} gray, ImageNet weights (`{}`), fine-tuned but for the \
+                 stem and first {} blocks (kept as loaded: half the CPU time of a step); T {:?} \
                  (1x1 reduction first; a documented deviation from the paper's 3x3 layers); \
                  batch {}, {} epochs x {} steps, lr {} (heads x{}), no weight decay on T; \
                  loss gamma {}, p {}, alpha {}, lambda cls/dom/dec {}/{}/{} (the paper's, \
@@ -260,6 +261,7 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
                 cfg0.weights
                     .as_ref()
                     .map_or(String::new(), |w| w.display().to_string()),
+                cfg0.model.frozen_blocks,
                 cfg0.model.t_arch,
                 cfg0.data.batch,
                 cfg0.schedule.epochs,
@@ -274,13 +276,15 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
                 cfg0.loss.lambda_dec
             ),
             format!(
-                "Training fakes: online forgeries of the train split's real faces by {}, drawn \
+                "Training fakes: online forgeries of the train split's real faces by {} \
+                 (shares {:?} of the fakes), drawn \
                  fresh in every batch (no fake repeats), made on the {} px crops and resized \
                  to the model's input with the real faces, as a prepared face is; real and fake \
                  faces alike are flipped, jittered, scaled down and up (p {}), blurred (p {}) \
                  and JPEG-compressed (p {}, quality {}-{}). Validation and test use the fixed \
                  benchmark (crossdf synth), whose splits are disjoint by person.",
                 opts.methods.seen.join(", "),
+                cfg0.data.online.shares,
                 cfg0.data.online.forge_size(cfg0.model.size as u32),
                 cfg0.data.augment.downscale_prob,
                 cfg0.data.augment.blur_prob,

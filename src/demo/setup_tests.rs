@@ -210,3 +210,17 @@ fn quick_config_is_smaller_and_keeps_the_papers_loss_but_lambda_dec() {
     q.validate().unwrap();
     f.validate().unwrap();
 }
+
+#[test]
+fn self_blends_get_three_shares_whatever_the_method_order() {
+    let seen: Vec<String> = ["gan_upsample", "self_blend", "face_warp"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let c = demo_config(Variant::Did, false, 0, &seen);
+    assert_eq!(c.data.online.shares, [1, 3, 1]);
+    c.validate().unwrap();
+    let without = demo_config(Variant::Did, false, 0, &seen[..1]);
+    assert_eq!(without.data.online.shares, [1]);
+    assert!(c.model.frozen_blocks > 0 && c.model.frozen_blocks < 17);
+}

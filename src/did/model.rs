@@ -75,6 +75,10 @@ pub struct ModelConfig {
     /// Not the paper's setting (it fine-tunes `G`); it lets a CPU train on pretrained
     /// features in minutes, since the backward pass through `G` is most of a step.
     pub freeze_backbone: bool,
+    /// Keep the stem and the first N blocks of `G` as loaded (0: all of `G` learns). The
+    /// first blocks see the full-resolution image and cost most of the backward pass on a
+    /// CPU; their ImageNet filters (edges, gradients) are generic enough to keep.
+    pub frozen_blocks: usize,
     /// Layers of the MI estimator `T` (see [`MiArch`]; `paper` by default).
     pub t_arch: MiArch,
 }
@@ -88,6 +92,7 @@ impl Default for ModelConfig {
             reduction: 16,
             dropout: 0.5,
             freeze_backbone: false,
+            frozen_blocks: 0,
             t_arch: MiArch::Paper,
         }
     }
@@ -139,7 +144,8 @@ impl DidModel {
                 "variant {v} needs at least 2 domains (real + one forgery method), got {num_domains}"
             )));
         }
-        let g = Backbone::build(&(root / "backbone"), config.backbone);
+        let mut g = Backbone::build(&(root / "backbone"), config.backbone);
+        g.freeze_blocks(config.frozen_blocks)?;
         let c_ch = g.out_channels();
         let hw = g.feature_size(config.size);
         let attn = |name: &str| Attention::new(&(root / name), c_ch, hw, config.reduction);

@@ -49,6 +49,9 @@ pub struct Args {
     /// Keep the backbone as loaded (no gradient, eval-mode BatchNorm); only DID's parts learn
     #[arg(long)]
     freeze_backbone: bool,
+    /// Keep the backbone's stem and first N blocks as loaded (0: the whole backbone learns)
+    #[arg(long)]
+    frozen_blocks: Option<usize>,
     /// Weight of BCE in L_cls = alpha BCE + (1 - alpha) L_AUC
     #[arg(long)]
     alpha: Option<f64>,
@@ -113,6 +116,7 @@ pub fn run(a: Args, device: crossdf::device::DeviceSpec) -> anyhow::Result<()> {
     set!(cfg.data.on_error, a.on_error.map(Into::into));
     set!(cfg.model.backbone, a.backbone);
     set!(cfg.model.size, a.size);
+    set!(cfg.model.frozen_blocks, a.frozen_blocks);
     set!(cfg.loss.alpha, a.alpha);
     set!(cfg.data.batch, a.batch);
     set!(cfg.data.workers, a.workers);
