@@ -172,6 +172,13 @@ impl TrainConfig {
             return bad(format!("data.online.size {s} is too small (at least 32)"));
         }
         self.data.online.resolve()?;
+        if !self.data.online.shares.is_empty() && self.data.balance != Balance::ClassDomain {
+            return bad(
+                "data.online.shares weighs the fake domains of balance = \"class_domain\"; \
+                 set that balance or drop the shares"
+                    .into(),
+            );
+        }
         self.data.augment.validate()
     }
 
@@ -245,6 +252,18 @@ mod tests {
         std::fs::write(&p, "[loss]\nalfa = 0.25\n").unwrap();
         let e = TrainConfig::from_toml_file(&p).unwrap_err().to_string();
         assert!(e.contains("c.toml") && e.contains("alfa"), "{e}");
+    }
+
+    #[test]
+    fn online_shares_need_domain_balance() {
+        let mut c = TrainConfig::default();
+        c.data.online.methods = vec!["self_blend".into(), "gan_upsample".into()];
+        c.data.online.shares = vec![3, 1];
+        c.data.balance = Balance::Class;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("class_domain"), "{e}");
+        c.data.balance = Balance::ClassDomain;
+        c.validate().unwrap();
     }
 
     /// The README's recipe is the demo's: it parses, and sets what the demo sets.
