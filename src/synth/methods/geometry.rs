@@ -107,12 +107,22 @@ pub(crate) fn warp_clamped(
     out
 }
 
-/// `img` resized with a triangle filter. `image`'s resize clamps float pixels to [0, 1], so
-/// the 0..255 values pass through that range and back.
+/// `img` resized with a triangle filter.
 pub(crate) fn resize_f32(img: &Rgb32FImage, width: u32, height: u32) -> Rgb32FImage {
+    resample_f32(img, width, height, FilterType::Triangle)
+}
+
+/// `img` resized with `filter`. `image`'s resize clamps float pixels to [0, 1], so the
+/// 0..255 values pass through that range and back.
+pub(crate) fn resample_f32(
+    img: &Rgb32FImage,
+    width: u32,
+    height: u32,
+    filter: FilterType,
+) -> Rgb32FImage {
     let mut unit = img.clone();
     unit.iter_mut().for_each(|v| *v /= 255.0);
-    let mut out = resize(&unit, width, height, FilterType::Triangle);
+    let mut out = resize(&unit, width, height, filter);
     out.iter_mut().for_each(|v| *v *= 255.0);
     out
 }

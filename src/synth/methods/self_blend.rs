@@ -1,14 +1,16 @@
 //! Self-blended images (Shiohara & Yamasaki, CVPR 2022): a face blended with a jittered copy
 //! of itself. No second identity is involved, so what is left is the pure blending trace: a
-//! boundary where brightness, contrast or sharpness steps, and a faint double edge from the
-//! slight shift/scale of the copy. The blended region is the whole face or one part of it.
+//! boundary where brightness, contrast, sharpness or resolution steps, and a faint double edge
+//! from the slight shift/scale of the copy. The blended region is the whole face or one part
+//! of it.
+use image::imageops::FilterType;
 use image::{GrayImage, Rgb32FImage, RgbImage};
 use imageproc::filter::gaussian_blur_f32;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::blend::{blend, feather, to_f32};
-use super::geometry::{affine_about, warp_clamped, Frame};
+use super::geometry::{affine_about, resample_f32, warp_clamped, Frame};
 use super::mask::{grow, hull_mask, transform};
 use super::{symmetric, uniform, Face, Forgery};
 use crate::error::{Error, Result};
@@ -25,6 +27,8 @@ const MASK_GROW: f32 = 0.1;
 const SIGMA: (f32, f32) = (0.04, 0.12);
 const SOURCE_ZOOM: f32 = 0.04;
 const SOURCE_SHIFT: f32 = 0.05;
+/// Down-sampling factor of the low-resolution copy.
+const LOW_RES: (f32, f32) = (1.6, 3.0);
 /// How far hull points lie from the face centre at most, for the rotation/zoom allowance.
 const HULL_REACH: f32 = 1.5;
 
@@ -98,7 +102,8 @@ impl Forgery for SelfBlend {
 }
 
 /// The face with a colour/brightness/contrast jitter (always with a luma step, so the
-/// boundary reaches the gray plane), optionally sharpened or blurred, slightly moved.
+/// boundary reaches the gray plane), optionally sharpened, blurred or brought down to a lower
+/// resolution, slightly moved.
 fn jittered_copy(img: &RgbImage, frame: &Frame, rng: &mut ChaCha8Rng) -> Rgb32FImage {
     let mut copy = to_f32(img);
     let contrast = 1.0 + symmetric(rng, 0.15);
@@ -114,7 +119,7 @@ fn jittered_copy(img: &RgbImage, frame: &Frame, rng: &mut ChaCha8Rng) -> Rgb32FI
             *v = (*v - 128.0) * contrast + 128.0 + brightness + t;
         }
     }
-    match rng.random_range(0..3) {
+    match rng.random_range(0..4) {
         0 => {}
         1 => {
             let amount = uniform(rng, 0.5, 1.5);
@@ -125,7 +130,8 @@ fn jittered_copy(img: &RgbImage, frame: &Frame, rng: &mut ChaCha8Rng) -> Rgb32FI
                 }
             }
         }
-        _ => copy = gaussian_blur_f32(&copy, uniform(rng, 0.6, 1.4)),
+        2 => copy = gaussian_blur_f32(&copy, uniform(rng, 0.6, 1.4)),
+        _ => copy = low_resolution(&copy, uniform(rng, LOW_RES.0, LOW_RES.1)),
     }
     let d = frame.iod;
     let zoom = 1.0 + symmetric(rng, SOURCE_ZOOM);
@@ -135,4 +141,47 @@ fn jittered_copy(img: &RgbImage, frame: &Frame, rng: &mut ChaCha8Rng) -> Rgb32FI
     ];
     let moved = affine_about(frame.center, 0.0, zoom, shift);
     warp_clamped(&copy, &moved, img.width(), img.height())
+}
+
+/// `img` sampled down by `factor` without a low-pass (nearest pixel, so it aliases) and
+/// interpolated back up: the resolution mismatch a face generated at a lower resolution
+/// leaves once pasted into a sharper frame (Li & Lyu 2019; SBI's source down-scaling).
+fn low_resolution(img: &Rgb32FImage, factor: f32) -> Rgb32FImage {
+    let (w, h) = img.dimensions();
+    let small_w = ((w as f32 / factor).round() as u32).max(1);
+    let small_h = ((h as f32 / factor).round() as u32).max(1);
+    let small = resample_f32(img, small_w, small_h, FilterType::Nearest);
+    resample_f32(&small, w, h, FilterType::Triangle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(w: u32, h: u32, f: impl Fn(u32, u32) -> f32) -> Rgb32FImage {
+        Rgb32FImage::from_fn(w, h, |x, y| image::Rgb([f(x, y); 3]))
+    }
+
+    #[test]
+    fn low_resolution_aliases_fine_detail_and_keeps_smooth_shading() {
+        // 1-px stripes sampled at every 2nd pixel come back flat at one stripe's value (a
+        // low-pass would give their mean, 127.5): the copy has lost the detail, not blurred it.
+        let stripes = image(64, 48, |x, _| if x % 2 == 0 { 0.0 } else { 255.0 });
+        let out = low_resolution(&stripes, 2.0);
+        assert_eq!(out.dimensions(), (64, 48));
+        let first = out.get_pixel(0, 0).0[0];
+        assert!(first == 0.0 || first == 255.0, "{first}");
+        assert!(out.pixels().all(|p| p.0.iter().all(|&v| v == first)));
+        // A gentle ramp has nothing above the new Nyquist limit and survives within the
+        // half-step that nearest sampling shifts it by.
+        let ramp = image(64, 48, |x, y| 40.0 + 2.0 * x as f32 + y as f32);
+        let out = low_resolution(&ramp, 2.5);
+        let worst = out
+            .pixels()
+            .zip(ramp.pixels())
+            .skip(64 * 3)
+            .map(|(a, b)| (a.0[0] - b.0[0]).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 6.0, "ramp moved by {worst}");
+    }
 }
