@@ -252,7 +252,7 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
                 "Backbone {} at {}x{} gray, ImageNet weights (`{}`), fine-tuned but for the \
                  stem and first {} blocks (kept as loaded: half the CPU time of a step); T {:?} \
                  (1x1 reduction first; a documented deviation from the paper's 3x3 layers); \
-                 batch {}, {} epochs x {} steps, lr {} (heads x{}), no weight decay on T; \
+                 batch {}, {} epochs x {} steps, lr {} (heads x{}), no weight decay on T{}; \
                  loss gamma {}, p {}, alpha {}, lambda cls/dom/dec {}/{}/{} (the paper's, \
                  except lambda_dec: the paper's 0.01 gave the lower validation AUC here).",
                 cfg0.model.backbone,
@@ -268,6 +268,9 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
                 cfg0.schedule.steps_per_epoch,
                 cfg0.optim.lr,
                 cfg0.optim.head_lr_factor,
+                cfg0.optim.ema.map_or(String::new(), |d| format!(
+                    ", validated, tested and saved as a moving average of the weights (decay {d})"
+                )),
                 cfg0.loss.gamma,
                 cfg0.loss.p,
                 cfg0.loss.alpha,

@@ -289,8 +289,8 @@ mod tests {
         assert_eq!(c.loss, d.loss);
         assert_eq!(c.weights, d.weights);
         assert_eq!(
-            (c.optim.lr, c.optim.t_weight_decay),
-            (d.optim.lr, d.optim.t_weight_decay)
+            (c.optim.lr, c.optim.t_weight_decay, c.optim.ema),
+            (d.optim.lr, d.optim.t_weight_decay, d.optim.ema)
         );
         assert_eq!(c.data.online, d.data.online);
         assert_eq!(c.data.augment, d.data.augment);
