@@ -27,6 +27,8 @@ const MASK_GROW: f32 = 0.1;
 const SIGMA: (f32, f32) = (0.04, 0.12);
 const SOURCE_ZOOM: f32 = 0.04;
 const SOURCE_SHIFT: f32 = 0.05;
+/// Share of blends whose copy has a colour/brightness/contrast step.
+const TONE_SHARE: f64 = 2.0 / 3.0;
 /// Down-sampling factor of the low-resolution copy.
 const LOW_RES: (f32, f32) = (1.6, 3.0);
 /// How far hull points lie from the face centre at most, for the rotation/zoom allowance.
@@ -46,7 +48,11 @@ impl Forgery for SelfBlend {
         let img = &target.image;
         let frame = Frame::new(&target.landmarks);
         let d = frame.iod;
-        let source = jittered_copy(img, &frame, rng);
+        // As in SBI, a third of the copies keep the face's tone and differ only in texture
+        // and position: many forgeries change no brightness, and a detector that only looks
+        // for a brightness step misses them.
+        let tone = rng.random_bool(TONE_SHARE);
+        let source = jittered_copy(img, &frame, tone, rng);
 
         let (rx, ry) = (uniform(rng, RX.0, RX.1) * d, uniform(rng, RY.0, RY.1) * d);
         // Half the blends cover the whole face, the rest one part of it (eyes and nose, nose
@@ -101,25 +107,27 @@ impl Forgery for SelfBlend {
     }
 }
 
-/// The face with a colour/brightness/contrast jitter (always with a luma step, so the
-/// boundary reaches the gray plane), optionally sharpened, blurred or brought down to a lower
-/// resolution, slightly moved.
-fn jittered_copy(img: &RgbImage, frame: &Frame, rng: &mut ChaCha8Rng) -> Rgb32FImage {
+/// The face, slightly moved, with a colour/brightness/contrast jitter when `tone` (always
+/// with a luma step, so the boundary reaches the gray plane) and a change of texture:
+/// sharpened, blurred or brought down to a lower resolution, optional only when `tone`.
+fn jittered_copy(img: &RgbImage, frame: &Frame, tone: bool, rng: &mut ChaCha8Rng) -> Rgb32FImage {
     let mut copy = to_f32(img);
-    let contrast = 1.0 + symmetric(rng, 0.15);
-    let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
-    let brightness = sign * uniform(rng, 4.0, 18.0);
-    let tint = [
-        symmetric(rng, 8.0),
-        symmetric(rng, 8.0),
-        symmetric(rng, 8.0),
-    ];
-    for p in copy.pixels_mut() {
-        for (v, t) in p.0.iter_mut().zip(tint) {
-            *v = (*v - 128.0) * contrast + 128.0 + brightness + t;
+    if tone {
+        let contrast = 1.0 + symmetric(rng, 0.15);
+        let sign = if rng.random_bool(0.5) { 1.0 } else { -1.0 };
+        let brightness = sign * uniform(rng, 4.0, 18.0);
+        let tint = [
+            symmetric(rng, 8.0),
+            symmetric(rng, 8.0),
+            symmetric(rng, 8.0),
+        ];
+        for p in copy.pixels_mut() {
+            for (v, t) in p.0.iter_mut().zip(tint) {
+                *v = (*v - 128.0) * contrast + 128.0 + brightness + t;
+            }
         }
     }
-    match rng.random_range(0..4) {
+    match rng.random_range(if tone { 0 } else { 1 }..4) {
         0 => {}
         1 => {
             let amount = uniform(rng, 0.5, 1.5);
@@ -157,6 +165,7 @@ fn low_resolution(img: &Rgb32FImage, factor: f32) -> Rgb32FImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     fn image(w: u32, h: u32, f: impl Fn(u32, u32) -> f32) -> Rgb32FImage {
         Rgb32FImage::from_fn(w, h, |x, y| image::Rgb([f(x, y); 3]))
@@ -183,5 +192,67 @@ mod tests {
             .map(|(a, b)| (a.0[0] - b.0[0]).abs())
             .fold(0.0f32, f32::max);
         assert!(worst < 6.0, "ramp moved by {worst}");
+    }
+
+    /// A gray face: a 128-level mean with detail at several scales, and landmarks placed
+    /// where the aligned crops have them.
+    fn textured_face(side: u32) -> (RgbImage, Frame) {
+        let img = RgbImage::from_fn(side, side, |x, y| {
+            let (x, y) = (x as f32, y as f32);
+            let v = 128.0
+                + 30.0 * (x * 0.9).sin() * (y * 0.7).cos()
+                + 20.0 * (x * 0.21 + y * 0.13).sin();
+            image::Rgb([v.round() as u8; 3])
+        });
+        let s = side as f32 / 112.0;
+        let lm = [
+            [44.0, 50.0],
+            [68.0, 50.0],
+            [56.0, 64.0],
+            [46.0, 78.0],
+            [66.0, 78.0],
+        ]
+        .map(|[x, y]| [x * s, y * s]);
+        (img, Frame::new(&lm))
+    }
+
+    /// Mean luma of the central half of the image (away from the clamped border).
+    fn centre_mean(img: &Rgb32FImage) -> f32 {
+        let (w, h) = img.dimensions();
+        let mut sum = 0.0;
+        let mut n = 0.0;
+        for y in h / 4..3 * h / 4 {
+            for x in w / 4..3 * w / 4 {
+                sum += img.get_pixel(x, y).0[0];
+                n += 1.0;
+            }
+        }
+        sum / n
+    }
+
+    #[test]
+    fn toneless_copies_keep_the_brightness_and_change_the_texture() {
+        let (img, frame) = textured_face(112);
+        let original = to_f32(&img);
+        let base = centre_mean(&original);
+        let mut tone_steps = 0.0;
+        for seed in 0..20 {
+            let copy = jittered_copy(&img, &frame, false, &mut ChaCha8Rng::seed_from_u64(seed));
+            let shift = (centre_mean(&copy) - base).abs();
+            assert!(
+                shift < 1.5,
+                "seed {seed}: a toneless copy moved the mean by {shift}"
+            );
+            let changed = copy
+                .pixels()
+                .zip(original.pixels())
+                .map(|(a, b)| (a.0[0] - b.0[0]).abs())
+                .fold(0.0f32, f32::max);
+            assert!(changed > 5.0, "seed {seed}: the copy equals the face");
+            let toned = jittered_copy(&img, &frame, true, &mut ChaCha8Rng::seed_from_u64(seed));
+            tone_steps += (centre_mean(&toned) - base).abs() / 20.0;
+        }
+        // Brightness steps of 4-18 levels plus a tint: the mean moves by several levels.
+        assert!(tone_steps > 5.0, "mean tone step {tone_steps}");
     }
 }
