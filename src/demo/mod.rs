@@ -19,6 +19,7 @@ use crate::metrics::{self, LabelledMetrics, RocPoint, ScoreRecord};
 use crate::report::{self, roc, Comparison, ExperimentSummary, VariantResult, CHECKPOINT_RULE};
 use crate::score;
 use crate::synth::{self, SynthOptions};
+use crate::train::ema::Ema;
 use crate::train::pseudo::Domains;
 use crate::train::{self, TrainOptions};
 use std::collections::BTreeMap;
@@ -269,7 +270,9 @@ pub fn run(opts: &DemoOptions, log: &dyn Fn(&str)) -> Result<ExperimentSummary> 
                 cfg0.optim.lr,
                 cfg0.optim.head_lr_factor,
                 cfg0.optim.ema.map_or(String::new(), |d| format!(
-                    ", validated, tested and saved as a moving average of the weights (decay {d})"
+                    ", validated, tested and saved as a moving average of the weights (decay \
+                     {d}, capped by its warm-up: {:.4} at the last step)",
+                    Ema::capped_decay(d, cfg0.total_steps())
                 )),
                 cfg0.loss.gamma,
                 cfg0.loss.p,

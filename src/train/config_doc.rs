@@ -26,7 +26,7 @@ const DOCS: &[(&str, &str)] = &[
     ("optim.head_lr_factor", "A_df, A_dom, T, C and C_bar learn this many times faster than G (paper: 10)."),
     ("optim.weight_decay", "Adam's L2 weight decay (paper: 5e-4)."),
     ("optim.t_weight_decay", "Weight decay of T alone; unset means weight_decay, as the paper. 0.0 lets T learn at lambda_dec = 0.01."),
-    ("optim.ema", "Decay of a moving average of the weights (timm's ModelEma; the first steps use less) that validation, best and detect use; unset: the raw weights, as the paper."),
+    ("optim.ema", "Decay of a moving average of the weights (timm's ModelEma; a warm-up caps it at (1 + n) / (10 + n) after n steps: 0.973 after 330, 0.99 after 890) that validation, best and detect use; unset: the raw weights, as the paper."),
     ("optim.beta1", "Adam's beta1."),
     ("optim.beta2", "Adam's beta2."),
     ("optim.eps", "Adam's epsilon."),

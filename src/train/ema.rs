@@ -35,8 +35,14 @@ impl Ema {
     /// The decay after `steps` updates: timm's warm-up `(1 + n) / (10 + n)` caps it early,
     /// so the first weights (ImageNet's, before any step on faces) fade within a few steps.
     pub fn decay_at(&self, steps: usize) -> f64 {
+        Ema::capped_decay(self.decay, steps)
+    }
+
+    /// `decay` under the warm-up cap after `steps` updates. The cap passes 0.99 only after
+    /// 890 steps: a shorter run averages over a shorter horizon than its `decay` says.
+    pub fn capped_decay(decay: f64, steps: usize) -> f64 {
         let n = steps as f64;
-        self.decay.min((1.0 + n) / (10.0 + n))
+        decay.min((1.0 + n) / (10.0 + n))
     }
 
     /// One update after optimizer step number `steps` (counted from 1).
@@ -118,6 +124,16 @@ impl Ema {
 mod tests {
     use super::*;
     use tch::{nn, Device, Kind};
+
+    #[test]
+    fn warm_up_caps_the_decay_until_it_passes_it() {
+        // The demo's 330 steps: 331 / 340, below the configured 0.99.
+        assert_eq!(Ema::capped_decay(0.99, 330), 331.0 / 340.0);
+        // (1 + 890) / (10 + 890) = 0.99 exactly; after that the configured decay holds.
+        assert!((Ema::capped_decay(0.99, 890) - 0.99).abs() < 1e-12);
+        assert_eq!(Ema::capped_decay(0.99, 2000), 0.99);
+        assert_eq!(Ema::capped_decay(0.5, 0), 0.1);
+    }
 
     #[test]
     fn average_follows_the_hand_computed_recursion_and_swaps_back() {

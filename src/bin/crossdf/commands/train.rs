@@ -66,7 +66,8 @@ pub struct Args {
     /// Backbone learning rate (heads learn head_lr_factor times faster)
     #[arg(long)]
     lr: Option<f64>,
-    /// Validate, save and detect with a moving average of the weights of this decay (e.g. 0.99)
+    /// Validate, save and detect with a moving average of the weights of this decay (e.g. 0.99;
+    /// a warm-up caps it at (1 + n) / (10 + n) after n steps)
     #[arg(long)]
     ema: Option<f64>,
     #[arg(long)]
