@@ -165,6 +165,7 @@ fn low_resolution(img: &Rgb32FImage, factor: f32) -> Rgb32FImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::face::align::{template, DEFAULT_MARGIN};
     use rand::SeedableRng;
 
     fn image(w: u32, h: u32, f: impl Fn(u32, u32) -> f32) -> Rgb32FImage {
@@ -194,8 +195,8 @@ mod tests {
         assert!(worst < 6.0, "ramp moved by {worst}");
     }
 
-    /// A gray face: a 128-level mean with detail at several scales, and landmarks placed
-    /// where the aligned crops have them.
+    /// A gray face: a 128-level mean with detail at several scales, and the landmarks of an
+    /// aligned crop.
     fn textured_face(side: u32) -> (RgbImage, Frame) {
         let img = RgbImage::from_fn(side, side, |x, y| {
             let (x, y) = (x as f32, y as f32);
@@ -204,15 +205,7 @@ mod tests {
                 + 20.0 * (x * 0.21 + y * 0.13).sin();
             image::Rgb([v.round() as u8; 3])
         });
-        let s = side as f32 / 112.0;
-        let lm = [
-            [44.0, 50.0],
-            [68.0, 50.0],
-            [56.0, 64.0],
-            [46.0, 78.0],
-            [66.0, 78.0],
-        ]
-        .map(|[x, y]| [x * s, y * s]);
+        let lm = template(side, DEFAULT_MARGIN);
         (img, Frame::new(&lm))
     }
 
